@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// One esbuild script for the three bundles:
+//   dist/extension.js  VS Code client (cjs, `vscode` external)
+//   dist/cli.js        headless CLI + language server + engine (cjs)
+//   dist/webview.js    dashboard page (browser, iife)
+// Native/optional backends stay external; the wasm backend's binaries are copied
+// next to the server bundle, where server/model/backend.ts looks for them first.
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const watch = process.argv.includes('--watch');
+const outdir = 'dist';
+mkdirSync(outdir, { recursive: true });
+
+const optionalNative = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
+
+const builds = [
+  { ...common, entryPoints: ['extension/extension.ts'], outfile: `${outdir}/extension.js`, platform: 'node', format: 'cjs', external: ['vscode'] },
+  {
+    ...common,
+    entryPoints: { cli: 'server/cli.ts', ...(existsSync('server/train/worker.ts') ? { 'train-worker': 'server/train/worker.ts' } : {}) },
+    outdir,
+    platform: 'node',
+    format: 'cjs',
+    // ESM builds of tfjs so that core, its gradients and the backends are one copy.
+    mainFields: ['module', 'main'],
+    external: optionalNative,
+  },
+  { ...common, entryPoints: ['webview/main.ts'], outfile: `${outdir}/webview.js`, platform: 'browser', format: 'iife', target: 'es2020' },
+];
+
+const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join(outdir, f));
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

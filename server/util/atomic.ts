@@ -1,0 +1,69 @@
+// Atomic writes: write a temp file in the same folder, fsync it, rename it over the
+// target, then fsync the folder. A crash leaves either the old file or the new one.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fromFsError } from '../errors';
+
+let counter = 0;
+
+function tempName(target: string): string {
+  counter += 1;
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${counter}.tmp`);
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Some file systems cannot fsync a folder; the rename is still atomic.
+  }
+}
+
+/** Write `chunks` (in order) to `target` atomically. */
+export function writeFileAtomic(target: string, ...chunks: Array<Uint8Array | string>): void {
+  const tmp = tempName(target);
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const c of chunks) {
+        const buf = typeof c === 'string' ? Buffer.from(c, 'utf8') : c;
+        let off = 0;
+        while (off < buf.byteLength) {
+          off += fs.writeSync(fd, buf, off, buf.byteLength - off);
+        }
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+    fsyncDir(path.dirname(target));
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw fromFsError(e, target);
+  }
+}
+
+/** Replace folder `target` with the fully written folder `staged` (same parent). */
+export function replaceDirAtomic(staged: string, target: string): void {
+  const old = `${target}.old-${process.pid}-${++counter}`;
+  try {
+    if (fs.existsSync(target)) {
+      fs.renameSync(target, old);
+    }
+    fs.renameSync(staged, target);
+    fsyncDir(path.dirname(target));
+    fs.rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    if (!fs.existsSync(target) && fs.existsSync(old)) {
+      fs.renameSync(old, target);
+    }
+    throw fromFsError(e, target);
+  }
+}
