@@ -12,11 +12,14 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes('--watch');
-const outdir = 'dist';
+// --production (used by `npm run package`): minified, no source maps.
+const production = process.argv.includes('--production');
+// --outdir=DIR: build somewhere other than dist/ (the e2e test packages in a temp dir).
+const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--outdir='.length) ?? 'dist';
 mkdirSync(outdir, { recursive: true });
 
 const optionalNative = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
-const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', target: 'node20' };
 
 const builds = [
   { ...common, entryPoints: ['extension/extension.ts'], outfile: `${outdir}/extension.js`, platform: 'node', format: 'cjs', external: ['vscode'] },
