@@ -19,7 +19,16 @@ const outdir = process.argv.find((a) => a.startsWith('--outdir='))?.slice('--out
 mkdirSync(outdir, { recursive: true });
 
 const optionalNative = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', target: 'node20' };
+// require.resolve of data files (the wasm binaries, the dev tokenizer) is a run-time
+// fallback for running from sources; in the bundle the files sit next to dist/cli.js.
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  target: 'node20',
+  logOverride: { 'require-resolve-not-external': 'silent' },
+};
 
 const builds = [
   { ...common, entryPoints: ['extension/extension.ts'], outfile: `${outdir}/extension.js`, platform: 'node', format: 'cjs', external: ['vscode'] },

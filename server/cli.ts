@@ -5,6 +5,9 @@ import type { Command } from './commands/args';
 
 /** Command table; modules load lazily so `codetune --help` stays fast. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  'init-base': async () => (await import('./commands/engine')).initBaseCmd,
+  logits: async () => (await import('./commands/engine')).logits,
+  generate: async () => (await import('./commands/engine')).generateCmd,
 };
 
 function help(): string {

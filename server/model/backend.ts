@@ -15,6 +15,10 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 
 
 const NATIVE_PROVIDERS = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
+// Quiet tfjs's console hints (e.g. the cpu backend's "install tfjs-node" banner): the
+// chosen backend and the reasons are reported through BackendReport instead.
+tf.env().set('PROD', true);
+
 let current: BackendReport | null = null;
 
 /** Folder holding the wasm backend's .wasm files: next to the bundle, else the npm package. */

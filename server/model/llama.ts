@@ -1,0 +1,194 @@
+// Llama-family causal language model (llama, qwen2, mistral): the forward pass over
+// Hugging Face weight names and layouts, with batched prefill, KV-cached decode, an
+// unmerged LoRA path (training) and merged serving weights (inference).
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from './config';
+import { KVCache } from './kvcache';
+import { attention, causalMask, mlp, rmsNorm, type ForwardContext, type Linear, type LoraTerm } from './layers';
+import { RopeTables } from './rope';
+
+export const ATTENTION_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
+export const MLP_PROJECTIONS = ['gate_proj', 'up_proj', 'down_proj'] as const;
+export const LINEAR_NAMES = [...ATTENTION_PROJECTIONS, ...MLP_PROJECTIONS] as const;
+export type LinearName = (typeof LINEAR_NAMES)[number];
+
+/** Hugging Face module path of a linear layer, e.g. `model.layers.0.self_attn.q_proj`. */
+export function linearModulePath(layer: number, name: LinearName): string {
+  const group = (ATTENTION_PROJECTIONS as readonly string[]).includes(name) ? 'self_attn' : 'mlp';
+  return `model.layers.${layer}.${group}.${name}`;
+}
+
+/** Every weight a checkpoint must hold for this config, with its shape. */
+export function expectedWeights(c: ModelConfig): Map<string, number[]> {
+  const H = c.hiddenSize;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const m = new Map<string, number[]>([['model.embed_tokens.weight', [c.vocabSize, H]], ['model.norm.weight', [H]]]);
+  if (!c.tieWordEmbeddings) {
+    m.set('lm_head.weight', [c.vocabSize, H]);
+  }
+  const out: Record<LinearName, [number, number]> = {
+    q_proj: [q, H], k_proj: [kv, H], v_proj: [kv, H], o_proj: [H, q],
+    gate_proj: [c.intermediateSize, H], up_proj: [c.intermediateSize, H], down_proj: [H, c.intermediateSize],
+  };
+  for (let i = 0; i < c.numLayers; i++) {
+    m.set(`model.layers.${i}.input_layernorm.weight`, [H]);
+    m.set(`model.layers.${i}.post_attention_layernorm.weight`, [H]);
+    for (const n of LINEAR_NAMES) {
+      const p = linearModulePath(i, n);
+      m.set(`${p}.weight`, out[n]);
+      const hasBias = ['q_proj', 'k_proj', 'v_proj'].includes(n) ? c.qkvBias : n === 'o_proj' ? c.oBias : c.mlpBias;
+      if (hasBias) {
+        m.set(`${p}.bias`, [out[n][0]]);
+      }
+    }
+  }
+  return m;
+}
+
+export interface ForwardOptions {
+  /** Cache to read past positions from and append this step's keys/values to. */
+  cache?: KVCache;
+  /** Compute logits only at the last position (prefill for generation). */
+  lastOnly?: boolean;
+  /** Training mode (LoRA dropout on). */
+  training?: boolean;
+  seed?: number;
+}
+
+export class CausalLM {
+  private merged = new Map<string, tf.Tensor>();
+  private loras = new Map<string, LoraTerm[]>();
+  private readonly rope: RopeTables;
+
+  /** `weights` are the base weights; the model owns them and keeps them intact. */
+  constructor(readonly config: ModelConfig, private readonly weights: Map<string, tf.Tensor>) {
+    this.rope = new RopeTables(config.headDim, config);
+  }
+
+  /** Base weight by Hugging Face name (never the merged one). */
+  baseWeight(name: string): tf.Tensor {
+    const w = this.weights.get(name);
+    if (!w) {
+      throw new Error(`internal: no weight ${name}`);
+    }
+    return w;
+  }
+
+  baseWeights(): ReadonlyMap<string, tf.Tensor> {
+    return this.weights;
+  }
+
+  /** Every linear module path (the LoRA targets), in layer order. */
+  linearModules(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.config.numLayers; i++) {
+      for (const n of LINEAR_NAMES) {
+        out.push(linearModulePath(i, n));
+      }
+    }
+    return out;
+  }
+
+  /** [out, in] of a linear module, or null if there is no such module. */
+  linearShape(module: string): [number, number] | null {
+    const w = this.weights.get(`${module}.weight`);
+    return w && w.rank === 2 ? [w.shape[0] as number, w.shape[1] as number] : null;
+  }
+
+  /**
+   * Serve with these weights in place of the base ones (merged adapters). The caller owns
+   * the tensors; pass an empty map to go back to the base, which was never modified.
+   */
+  setMergedWeights(weights: ReadonlyMap<string, tf.Tensor>): void {
+    this.merged = new Map(weights);
+  }
+
+  /** Unmerged LoRA terms per module path (training, and the --no-merge path). */
+  setLoraTerms(terms: ReadonlyMap<string, LoraTerm[]>): void {
+    this.loras = new Map(terms);
+  }
+
+  private w(name: string): tf.Tensor {
+    return this.merged.get(name) ?? this.baseWeight(name);
+  }
+
+  private lin(layer: number, name: LinearName): Linear {
+    const p = linearModulePath(layer, name);
+    const bias = this.merged.get(`${p}.bias`) ?? this.weights.get(`${p}.bias`) ?? null;
+    return { weight: this.w(`${p}.weight`) as tf.Tensor2D, bias: bias as tf.Tensor1D | null, lora: this.loras.get(p) ?? [] };
+  }
+
+  /** ids [B, T] (int32) → logits [B, T, V] (or [B, 1, V] with lastOnly). */
+  forward(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    const B = ids.shape[0];
+    const T = ids.shape[1];
+    const past = opts.cache?.length ?? 0;
+    const ctx: ForwardContext = { training: opts.training ?? false, seed: opts.seed ?? 0 };
+    const logits = tf.tidy(() => {
+      const rope = this.rope.slice(past, T); // each [T, hD]
+      const mask = causalMask(T, past, c.slidingWindow);
+      const shape = { B, T, nH: c.numHeads, nKV: c.numKvHeads, hD: c.headDim };
+      let x = tf.reshape(tf.gather(this.w('model.embed_tokens.weight'), tf.reshape(ids, [-1])), [B * T, c.hiddenSize]) as tf.Tensor2D; // [B·T, H]
+      for (let i = 0; i < c.numLayers; i++) {
+        const pre = `model.layers.${i}`;
+        const h = rmsNorm(x, this.w(`${pre}.input_layernorm.weight`) as tf.Tensor1D, c.rmsNormEps);
+        const attnW = { q: this.lin(i, 'q_proj'), k: this.lin(i, 'k_proj'), v: this.lin(i, 'v_proj'), o: this.lin(i, 'o_proj') };
+        const kv = (k: tf.Tensor4D, v: tf.Tensor4D) => (opts.cache ? opts.cache.append(i, k, v) : { k, v });
+        x = tf.add(x, attention(h, attnW, shape, rope, mask, kv, ctx));
+        const h2 = rmsNorm(x, this.w(`${pre}.post_attention_layernorm.weight`) as tf.Tensor1D, c.rmsNormEps);
+        x = tf.add(x, mlp(h2, this.lin(i, 'gate_proj'), this.lin(i, 'up_proj'), this.lin(i, 'down_proj'), ctx));
+      }
+      let last = x;
+      let Tout = T;
+      if (opts.lastOnly && T > 1) {
+        last = tf.reshape(tf.slice(tf.reshape(x, [B, T, c.hiddenSize]), [0, T - 1, 0], [B, 1, -1]), [B, c.hiddenSize]); // [B, H]
+        Tout = 1;
+      }
+      const hn = rmsNorm(last, this.w('model.norm.weight') as tf.Tensor1D, c.rmsNormEps);
+      const head = this.w(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight') as tf.Tensor2D;
+      const out = tf.matMul(hn, head, false, true); // [B·T, H] × [V, H]ᵀ → [B·T, V]
+      return tf.reshape(out, [B, Tout, c.vocabSize]) as tf.Tensor3D;
+    });
+    opts.cache?.advance(T);
+    return logits;
+  }
+
+  /** Logits for one sequence of ids: the last position, or every position. */
+  logits(ids: number[], all = false): Float32Array[] {
+    const out = tf.tidy(() => this.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), { lastOnly: !all }));
+    const data = out.dataSync() as Float32Array;
+    out.dispose();
+    const V = this.config.vocabSize;
+    const rows: Float32Array[] = [];
+    for (let t = 0; t < data.length / V; t++) {
+      rows.push(data.slice(t * V, (t + 1) * V));
+    }
+    return rows;
+  }
+
+  dispose(): void {
+    for (const t of this.weights.values()) {
+      t.dispose();
+    }
+    this.weights.clear();
+    this.rope.dispose();
+  }
+}
+
+/**
+ * Mean next-token cross-entropy. logits [B, T, V], targets [B, T] (the next ids), mask [B, T]
+ * (1 where the position counts). Written as logsumexp − picked logit, so no [B·T, V] one-hot.
+ */
+export function nextTokenLoss(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const [B, T, V] = logits.shape;
+    const flat = tf.reshape(logits, [B * T, V]) as tf.Tensor2D; // [N, V]
+    const lse = tf.logSumExp(flat, 1); // [N]
+    const idx = tf.add(tf.mul(tf.range(0, B * T, 1, 'int32'), V), tf.reshape(tf.cast(targets, 'int32'), [-1])); // [N]
+    const picked = tf.gather(tf.reshape(flat, [-1]), idx); // [N]
+    const m = tf.reshape(tf.cast(mask, 'float32'), [-1]); // [N]
+    return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+  });
+}
