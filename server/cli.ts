@@ -8,6 +8,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'init-base': async () => (await import('./commands/engine')).initBaseCmd,
   logits: async () => (await import('./commands/engine')).logits,
   generate: async () => (await import('./commands/engine')).generateCmd,
+  download: async () => (await import('./commands/hub')).download,
+  models: async () => (await import('./commands/hub')).models,
 };
 
 function help(): string {
