@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   generate: async () => (await import('./commands/engine')).generateCmd,
   download: async () => (await import('./commands/hub')).download,
   models: async () => (await import('./commands/hub')).models,
+  dataset: async () => (await import('./commands/dataset')).dataset,
 };
 
 function help(): string {

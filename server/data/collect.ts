@@ -1,0 +1,154 @@
+// Collect: ask git (through simple-git) which files belong to the repo, at which
+// blob ids, and when each last changed. Git decides: tracked files only, so
+// .gitignore is respected; submodules and symlinks are never followed.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { CodetuneError } from '../errors';
+
+export interface TrackedFile {
+  /** Path relative to the repo root, with forward slashes. */
+  path: string;
+  /** Git file mode: 100644/100755 file, 120000 symlink, 160000 submodule. */
+  mode: string;
+  /** The blob id in the index (the work tree may differ: see `modified`). */
+  blob: string;
+}
+
+export interface RepoListing {
+  root: string;
+  commit: string;
+  files: TrackedFile[];
+  /** Paths whose work-tree content differs from the index (or is gone). */
+  modified: Set<string>;
+  /** Unix seconds of each path's last commit (missing in a shallow clone's cut-off history is fine). */
+  times: Map<string, number>;
+}
+
+function gitIn(dir: string): SimpleGit {
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 2, trimmed: false });
+}
+
+/** Find the repo that holds `dir` and list what it tracks under `dir`. */
+export async function listRepo(dir: string): Promise<RepoListing> {
+  const abs = path.resolve(dir);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    throw new CodetuneError('NOT_FOUND', `${abs}: no such folder`, { file: abs });
+  }
+  if (!st.isDirectory()) {
+    throw new CodetuneError('NOT_A_REPO', `${abs} is not a folder; pass the folder of a git repository`, { file: abs });
+  }
+  const git = gitIn(abs);
+  let root: string;
+  try {
+    root = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+  } catch {
+    throw new CodetuneError('NOT_A_REPO', `${abs} is not inside a git repository; run \`git init\` and commit your code first`, { file: abs });
+  }
+  if (!root) {
+    throw new CodetuneError('NOT_A_REPO', `${abs} is inside a .git folder, not a work tree`, { file: abs });
+  }
+  let commit: string;
+  try {
+    commit = (await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}'])).trim();
+  } catch {
+    commit = '';
+  }
+  if (!commit) {
+    throw new CodetuneError('EMPTY_REPO', `${root} has no commits yet; commit your code first`, { file: root });
+  }
+  const [lsOut, diffOut, logOut] = await Promise.all([
+    git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']),
+    git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']),
+    git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', 'HEAD', '--', '.']),
+  ]);
+  return { root: fs.realpathSync(root), commit, files: parseLsFiles(lsOut), modified: new Set(splitZ(diffOut)), times: parseLogTimes(logOut) };
+}
+
+function splitZ(out: string): string[] {
+  return out.split('\0').filter((s) => s.length > 0);
+}
+
+/** `git ls-files --stage -z`: "MODE BLOB STAGE\tPATH\0"; conflicted paths appear once per stage. */
+export function parseLsFiles(out: string): TrackedFile[] {
+  const seen = new Map<string, TrackedFile>();
+  for (const rec of splitZ(out)) {
+    const tab = rec.indexOf('\t');
+    const [mode, blob] = rec.slice(0, tab).split(' ');
+    const p = rec.slice(tab + 1);
+    if (!seen.has(p)) {
+      seen.set(p, { path: p, mode, blob });
+    }
+  }
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** `git log -z --name-only --pretty=format:%x01%ct`: newest first, so the first time seen wins. */
+export function parseLogTimes(out: string): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const rec of out.split('\x01')) {
+    const nl = rec.indexOf('\n');
+    if (nl < 0) {
+      continue;
+    }
+    const t = Number(rec.slice(0, nl));
+    for (const p of splitZ(rec.slice(nl + 1))) {
+      if (!times.has(p)) {
+        times.set(p, t);
+      }
+    }
+  }
+  return times;
+}
+
+/** The id git gives a blob with this content. */
+export function gitBlobId(bytes: Uint8Array): string {
+  const h = crypto.createHash('sha1');
+  h.update(`blob ${bytes.byteLength}\0`);
+  h.update(bytes);
+  return h.digest('hex');
+}
+
+export type ReadResult = { ok: true; bytes: Buffer; blob: string } | { ok: false; reason: 'deleted' | 'symlink' | 'outside_repo' | 'too_large' | 'unreadable' };
+
+/**
+ * Read a tracked file from the work tree, never through a symlink that leaves the repo.
+ * Files over `maxBytes` are not read at all.
+ */
+export function readTracked(root: string, rel: string, maxBytes: number): ReadResult {
+  const abs = path.join(root, rel);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(abs);
+  } catch {
+    return { ok: false, reason: 'deleted' };
+  }
+  if (st.isSymbolicLink()) {
+    return { ok: false, reason: 'symlink' };
+  }
+  if (!st.isFile()) {
+    return { ok: false, reason: 'deleted' };
+  }
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    return { ok: false, reason: 'deleted' };
+  }
+  if (real !== root && !real.startsWith(root + path.sep)) {
+    return { ok: false, reason: 'outside_repo' };
+  }
+  if (st.size > maxBytes) {
+    return { ok: false, reason: 'too_large' };
+  }
+  try {
+    const bytes = fs.readFileSync(abs);
+    return { ok: true, bytes, blob: gitBlobId(bytes) };
+  } catch {
+    return { ok: false, reason: 'unreadable' };
+  }
+}

@@ -1,0 +1,187 @@
+// The data pipeline's API: a git repo -> clean, deduplicated, secret-free
+// training examples, split by file, optionally tokenized and packed.
+// Steps: collect (git) -> filter -> redact -> fingerprint/extract (cached per blob)
+// -> dedup -> examples (mix) -> split -> tokenize + pack. See docs/DATA.md.
+import * as crypto from 'node:crypto';
+import type { Dataset, DatasetOptions, DatasetStats, Example, FileRecord, MixRatios, SkipReason } from './types';
+import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
+import { listRepo, readTracked } from './collect';
+import { checkPath, compileGlobs } from './filters';
+import { processFile, PROCESS_VERSION } from './process';
+import { findDuplicates } from './dedup';
+import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
+import { DataCache, defaultCacheDir } from './cache';
+import { pack, TokenCache, type TokenizedExample, tokenizeExample, tokenizerFingerprint } from './pack';
+import { addCounts } from './secrets';
+
+export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, ProgressEvent, MixRatios, FilterOptions } from './types';
+export { writeJsonl, writeStats, toJsonlLine } from './export';
+
+interface Kept {
+  path: string;
+  blob: string;
+  rec: FileRecord;
+}
+
+export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const lap = (name: string, since: number): number => {
+    const now = performance.now();
+    timings[name] = Math.round(now - since);
+    return now;
+  };
+  const seed = opts.seed ?? 0;
+  const valFraction = opts.valFraction ?? 0.1;
+  const mix: MixRatios = { ...DEFAULT_MIX, ...opts.mix };
+  const filters = { ...DEFAULT_FILTERS, ...opts.filters };
+  const seqLen = opts.seqLen ?? 1024;
+  const chunkChars = opts.chunkChars ?? 4000;
+  const tok = opts.tokenizer;
+  const progress = opts.onProgress ?? (() => undefined);
+
+  const repo = await listRepo(opts.repo);
+  progress({ phase: 'collect', done: repo.files.length, total: repo.files.length });
+  let t = lap('collect', t0);
+
+  const configKey = crypto.createHash('sha1').update(JSON.stringify([PROCESS_VERSION, filters])).digest('hex');
+  const tokenKey = tok ? tokenizerFingerprint(tok) : null;
+  const cache = DataCache.load(opts.cacheDir === undefined ? defaultCacheDir(repo.root) : opts.cacheDir, configKey, tokenKey);
+  t = lap('cache_load', t);
+
+  const rules = compileGlobs(opts.include, opts.exclude);
+  const skipped: Record<string, number> = {};
+  const skip = (r: SkipReason): void => {
+    skipped[r] = (skipped[r] ?? 0) + 1;
+  };
+  const secrets: Record<string, number> = {};
+  const kept: Kept[] = [];
+  let submodules = 0;
+  let bytesSeen = 0;
+  const total = repo.files.length;
+  let done = 0;
+  for (const f of repo.files) {
+    done++;
+    if (done % 200 === 0) {
+      progress({ phase: 'process', done, total });
+    }
+    if (f.mode === '160000') {
+      submodules++;
+      skip('submodule');
+      continue;
+    }
+    if (f.mode === '120000') {
+      skip('symlink');
+      continue;
+    }
+    const pc = checkPath(f.path, rules);
+    if ('skip' in pc) {
+      skip(pc.skip);
+      continue;
+    }
+    let blob = f.blob;
+    let rec = repo.modified.has(f.path) ? undefined : cache.get(blob, f.path);
+    if (!rec) {
+      const read = readTracked(repo.root, f.path, filters.maxFileBytes);
+      if (!read.ok) {
+        skip(read.reason);
+        continue;
+      }
+      blob = read.blob;
+      rec = cache.get(blob, f.path);
+      if (!rec) {
+        rec = { ...(await processFile(f.path, read.bytes, pc.info, filters)), bytes: read.bytes.byteLength };
+        cache.set(blob, f.path, rec);
+      }
+    }
+    bytesSeen += rec.bytes ?? 0;
+    if (rec.skip) {
+      skip(rec.skip);
+      continue;
+    }
+    addCounts(secrets, rec.secrets);
+    kept.push({ path: f.path, blob, rec });
+  }
+  progress({ phase: 'process', done: total, total });
+  t = lap('process', t);
+
+  const dup = findDuplicates(kept.map((k) => ({ normHash: k.rec.normHash, sig: k.rec.sig })));
+  const final = kept.filter((_, i) => !dup.exact.has(i) && !dup.near.has(i));
+  t = lap('dedup', t);
+
+  const fim: FimStrings | null = tok?.fim ? { prefix: tok.idToToken(tok.fim.prefix) ?? '', suffix: tok.idToToken(tok.fim.suffix) ?? '', middle: tok.idToToken(tok.fim.middle) ?? '' } : null;
+  let newest = 0;
+  for (const k of final) {
+    newest = Math.max(newest, repo.times.get(k.path) ?? 0);
+  }
+  const examples: Example[] = [];
+  const parsers: DatasetStats['parsers'] = {};
+  let trainFiles = 0;
+  for (const k of final) {
+    const split = splitOf(k.path, valFraction);
+    trainFiles += split === 'train' ? 1 : 0;
+    const lang = k.rec.language ?? 'text';
+    if (k.rec.parser && k.rec.parser !== 'none' && parsers[lang] !== 'tree-sitter') {
+      parsers[lang] = k.rec.parser;
+    } else if (k.rec.parser === 'none' && !parsers[lang]) {
+      parsers[lang] = 'none';
+    }
+    examples.push(...fileExamples(k.path, k.blob, k.rec, { seed, mix, chunkChars, fim, split, weight: recencyWeight(repo.times.get(k.path), newest) }));
+  }
+  t = lap('examples', t);
+
+  let train: Dataset['train'] = [];
+  let val: Dataset['val'] = [];
+  let tokens: DatasetStats['tokens'] = null;
+  const tc = tok ? new TokenCache(tok, cache.tokens) : null;
+  if (tok && tc) {
+    const trainItems: TokenizedExample[] = [];
+    const valItems: TokenizedExample[] = [];
+    for (let i = 0; i < examples.length; i++) {
+      const ex = examples[i];
+      (ex.split === 'train' ? trainItems : valItems).push(tokenizeExample(ex, tok, tc));
+      if (i % 200 === 0) {
+        progress({ phase: 'tokenize', done: i, total: examples.length });
+      }
+    }
+    progress({ phase: 'tokenize', done: examples.length, total: examples.length });
+    const padId = tok.fim?.pad ?? tok.eosIds[0] ?? 0;
+    const pt = pack(trainItems, seqLen, padId, seed);
+    const pv = pack(valItems, seqLen, padId, seed + 1);
+    train = pt.sequences;
+    val = pv.sequences;
+    tokens = { train: pt.tokens, val: pv.tokens, trainSequences: train.length, valSequences: val.length, seqLen, truncated: pt.truncated + pv.truncated };
+    t = lap('tokenize', t);
+  }
+
+  cache.save(tc ? tc.used : null);
+  t = lap('cache_save', t);
+
+  const byType = Object.fromEntries(EXAMPLE_TYPES.map((ty) => [ty, 0])) as DatasetStats['examples']['byType'];
+  const byLanguage: Record<string, number> = {};
+  let valCount = 0;
+  for (const ex of examples) {
+    byType[ex.type]++;
+    byLanguage[ex.language] = (byLanguage[ex.language] ?? 0) + 1;
+    valCount += ex.split === 'val' ? 1 : 0;
+  }
+  timings.total = Math.round(t - t0);
+  const stats: DatasetStats = {
+    repo: repo.root,
+    commit: repo.commit,
+    seed,
+    files: { tracked: repo.files.length, seen: repo.files.length, kept: final.length, skipped },
+    bytes: { seen: bytesSeen, kept: final.reduce((s, k) => s + (k.rec.bytes ?? 0), 0) },
+    submodules,
+    secrets,
+    duplicates: { exact: dup.exact.size, near: dup.near.size },
+    examples: { total: examples.length, byType, byLanguage, train: examples.length - valCount, val: valCount },
+    split: { trainFiles, valFiles: final.length - trainFiles, valFraction },
+    parsers,
+    fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
+    tokens,
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0 },
+    timings,
+  };
+  return { examples, train, val, valPairs: examples.filter((e) => e.split === 'val' && e.type === 'pair'), stats };
+}

@@ -1,0 +1,257 @@
+// NL->code pairs from real parsers: a doc comment (or Python docstring) and the
+// function, method or class it documents. Prompt: path header + doc comment +
+// signature (Python: signature + docstring). Completion: the body.
+import type { Node } from 'web-tree-sitter';
+import type { RawPair } from './types';
+import { bodyLines, countTokens, dedentTail, firstParagraph, renderComment, skipName, stripMarkers, styleOf } from './doccomment';
+import { parserFor } from './treesitter';
+
+interface Spec {
+  /** Node types that yield a pair. */
+  defs: Set<string>;
+  /** Node type -> the child type (or field) whose children are walked for nested defs. */
+  containers: Record<string, string>;
+  /** Nodes that wrap a def (export, decorators, templates). */
+  wrappers: Set<string>;
+  comments: Set<string>;
+  /** Nodes that may sit between a doc comment and its def (Rust attributes). */
+  between: Set<string>;
+  python?: boolean;
+  /** Only comments starting with one of these count as docs (Rust: ///, /**). */
+  docPrefixes?: string[];
+  constructors?: Set<string>;
+}
+
+interface SpecInput {
+  defs: string[];
+  containers?: Record<string, string>;
+  wrappers?: string[];
+  comments?: string[];
+  between?: string[];
+  constructors?: string[];
+  python?: boolean;
+  docPrefixes?: string[];
+}
+
+const S = (o: SpecInput): Spec => ({
+  python: o.python,
+  docPrefixes: o.docPrefixes,
+  defs: new Set(o.defs),
+  containers: o.containers ?? {},
+  wrappers: new Set(o.wrappers ?? []),
+  comments: new Set(o.comments ?? ['comment']),
+  between: new Set(o.between ?? []),
+  constructors: new Set(o.constructors ?? []),
+});
+
+const JS = S({
+  defs: ['function_declaration', 'generator_function_declaration', 'class_declaration', 'abstract_class_declaration', 'method_definition', 'lexical_declaration', 'variable_declaration'],
+  containers: { class_declaration: 'body', abstract_class_declaration: 'body' },
+  wrappers: ['export_statement'],
+});
+
+const SPECS: Record<string, Spec> = {
+  typescript: JS,
+  tsx: JS,
+  javascript: JS,
+  python: S({ defs: ['function_definition', 'class_definition'], containers: { class_definition: 'body' }, wrappers: ['decorated_definition'], python: true }),
+  go: S({ defs: ['function_declaration', 'method_declaration'] }),
+  rust: S({
+    defs: ['function_item', 'struct_item', 'enum_item', 'trait_item'],
+    containers: { impl_item: 'body', trait_item: 'body', mod_item: 'body' },
+    comments: ['line_comment', 'block_comment'],
+    between: ['attribute_item'],
+    docPrefixes: ['///', '/**'],
+  }),
+  java: S({
+    defs: ['class_declaration', 'interface_declaration', 'enum_declaration', 'method_declaration'],
+    containers: { class_declaration: 'body', interface_declaration: 'body', enum_declaration: 'body' },
+    comments: ['block_comment', 'line_comment'],
+    constructors: ['constructor_declaration'],
+  }),
+  'c-sharp': S({
+    defs: ['class_declaration', 'struct_declaration', 'interface_declaration', 'record_declaration', 'method_declaration'],
+    containers: { namespace_declaration: 'body', class_declaration: 'body', struct_declaration: 'body', interface_declaration: 'body', record_declaration: 'body' },
+    constructors: ['constructor_declaration', 'destructor_declaration'],
+  }),
+  cpp: S({
+    defs: ['function_definition', 'class_specifier', 'struct_specifier'],
+    containers: { namespace_definition: 'body', class_specifier: 'body', struct_specifier: 'body', linkage_specification: 'body' },
+    wrappers: ['template_declaration'],
+  }),
+};
+
+export function hasGrammarSpec(grammar: string): boolean {
+  return grammar in SPECS;
+}
+
+/** Children of a container whose items are walked (the body node, or the file_scoped namespace itself). */
+function innerOf(node: Node, spec: Spec): Node | null {
+  const field = spec.containers[node.type];
+  return field ? node.childForFieldName(field) : null;
+}
+
+function nameOf(node: Node): string {
+  const direct = node.childForFieldName('name');
+  if (direct) {
+    return direct.text;
+  }
+  if (node.type === 'lexical_declaration' || node.type === 'variable_declaration') {
+    return node.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name')?.text ?? '';
+  }
+  // C/C++: the name sits inside the declarator chain.
+  let d = node.childForFieldName('declarator');
+  while (d && d.childForFieldName('declarator')) {
+    d = d.childForFieldName('declarator');
+  }
+  return d ? d.text.replace(/^.*::/, '') : '';
+}
+
+/** The body node of a def; for `const f = () => {}` the arrow function's body. */
+function bodyOf(node: Node): Node | null {
+  if (node.type === 'lexical_declaration' || node.type === 'variable_declaration') {
+    const value = node.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('value');
+    if (!value || !['arrow_function', 'function_expression', 'function', 'generator_function'].includes(value.type)) {
+      return null;
+    }
+    const b = value.childForFieldName('body');
+    return b && b.type === 'statement_block' ? b : null;
+  }
+  return node.childForFieldName('body');
+}
+
+/** The doc comment right above `anchor` (adjacent lines, no blank line between). */
+function docAbove(anchor: Node, spec: Spec): string | null {
+  const parts: string[] = [];
+  let nextRow = anchor.startPosition.row;
+  let sib = anchor.previousNamedSibling;
+  while (sib && spec.between.has(sib.type)) {
+    nextRow = sib.startPosition.row;
+    sib = sib.previousNamedSibling;
+  }
+  while (sib && spec.comments.has(sib.type)) {
+    const endRow = sib.endPosition.row - (sib.text.endsWith('\n') ? 1 : 0);
+    if (nextRow - endRow > 1) {
+      break;
+    }
+    const before = sib.previousSibling;
+    if (before && before.endPosition.row === sib.startPosition.row && !spec.comments.has(before.type)) {
+      break; // a trailing comment on a code line
+    }
+    parts.unshift(sib.text.replace(/\n$/, ''));
+    nextRow = sib.startPosition.row;
+    if (sib.text.trimStart().startsWith('/*')) {
+      break; // one block comment is the whole doc
+    }
+    sib = sib.previousNamedSibling;
+  }
+  if (parts.length === 0) {
+    return null;
+  }
+  const raw = parts.join('\n');
+  if (spec.docPrefixes && !spec.docPrefixes.some((p) => raw.trimStart().startsWith(p))) {
+    return null;
+  }
+  if (/copyright|license|spdx-license/i.test(raw)) {
+    return null;
+  }
+  return raw;
+}
+
+function makePair(def: Node, anchor: Node, spec: Spec, src: string, header: string): RawPair | null {
+  const name = nameOf(def);
+  if (skipName(name) || spec.constructors?.has(def.type)) {
+    return null;
+  }
+  const body = bodyOf(def);
+  if (!body) {
+    return null;
+  }
+  const indent = anchor.startPosition.column;
+  if (spec.python) {
+    const first = body.namedChildren[0];
+    const str = first?.type === 'expression_statement' ? first.namedChildren[0] : null;
+    if (!first || !str || str.type !== 'string') {
+      return null;
+    }
+    const doc = firstParagraph(str.text.replace(/^[rRuUbB]*("""|'''|"|')/, '').replace(/("""|'''|"|')$/, '').split('\n').map((l) => l.trim()));
+    const rest = body.namedChildren.slice(1);
+    if (countTokens(doc) < 3 || rest.length === 0) {
+      return null;
+    }
+    const lineStart = src.lastIndexOf('\n', rest[0]!.startIndex - 1) + 1;
+    const completion = dedentTail('\n' + src.slice(lineStart, body.endIndex), indent).slice(1);
+    if (bodyLines(completion) < 3) {
+      return null;
+    }
+    const bodyIndent = ' '.repeat(Math.max(0, first.startPosition.column - indent));
+    const signature = dedentTail(src.slice(anchor.startIndex, body.startIndex).trimEnd(), indent);
+    return { name, prompt: `${header}${signature}\n${renderComment(doc, '"""', bodyIndent)}\n`, completion: completion.endsWith('\n') ? completion : `${completion}\n` };
+  }
+  const raw = docAbove(anchor, spec);
+  if (!raw) {
+    return null;
+  }
+  const doc = firstParagraph(stripMarkers(raw));
+  if (countTokens(doc) < 3) {
+    return null;
+  }
+  const sigRaw = dedentTail(src.slice(anchor.startIndex, body.startIndex), indent);
+  const signature = sigRaw.trimEnd();
+  const completion = sigRaw.slice(signature.length) + dedentTail(body.text, indent);
+  if (bodyLines(completion) < 3) {
+    return null;
+  }
+  return { name, prompt: `${header}${renderComment(doc, styleOf(raw))}\n${signature}`, completion: `${completion}\n` };
+}
+
+function walk(container: Node, spec: Spec, src: string, header: string, out: RawPair[], depth: number): void {
+  if (depth > 6) {
+    return;
+  }
+  for (const child of container.namedChildren) {
+    if (!child) {
+      continue;
+    }
+    let def: Node = child;
+    if (spec.wrappers.has(child.type)) {
+      const inner = child.childForFieldName('declaration') ?? child.childForFieldName('definition') ?? child.namedChildren.find((c) => c !== null && spec.defs.has(c.type)) ?? null;
+      if (!inner) {
+        continue;
+      }
+      def = inner;
+    }
+    if (spec.defs.has(def.type) || spec.constructors?.has(def.type)) {
+      const pair = makePair(def, child, spec, src, header);
+      if (pair) {
+        out.push(pair);
+      }
+    }
+    const inner = innerOf(def, spec);
+    if (inner) {
+      walk(inner, spec, src, header, out, depth + 1);
+    } else if (def.type === 'file_scoped_namespace_declaration') {
+      walk(def, spec, src, header, out, depth + 1);
+    }
+  }
+}
+
+/** Pairs of one file, or null when the grammar cannot be loaded. */
+export async function treeSitterPairs(grammar: string, text: string, header: string): Promise<RawPair[] | null> {
+  const spec = SPECS[grammar];
+  const parser = spec ? await parserFor(grammar) : null;
+  if (!spec || !parser) {
+    return null;
+  }
+  const tree = parser.parse(text);
+  if (!tree) {
+    return null;
+  }
+  try {
+    const out: RawPair[] = [];
+    walk(tree.rootNode, spec, text, header, out, 0);
+    return out;
+  } finally {
+    tree.delete();
+  }
+}

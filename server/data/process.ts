@@ -1,0 +1,51 @@
+// One file's bytes -> a FileRecord: content filters, secret redaction, dedup
+// fingerprints and extracted pairs. Pure given its inputs, so it is cached by blob.
+import type { FileRecord, FilterOptions } from './types';
+import { checkContent, decodeText } from './filters';
+import { languageOf, pathHeader, type LanguageInfo } from './languages';
+import { redactSecrets } from './secrets';
+import { minhash, normalisedHash } from './dedup';
+import { isTestPath } from './doccomment';
+import { hasGrammarSpec, treeSitterPairs } from './pairs';
+import { commentBlocks, heuristicPairs } from './heuristic';
+
+/** Bump when processing changes, so old cache entries are not reused. */
+export const PROCESS_VERSION = 3;
+
+export async function processFile(p: string, bytes: Uint8Array, info: LanguageInfo | null, filters: FilterOptions): Promise<FileRecord> {
+  const decoded = decodeText(bytes);
+  if ('skip' in decoded) {
+    return { skip: decoded.skip };
+  }
+  const text = decoded.text.includes('\r') ? decoded.text.replace(/\r\n?/g, '\n') : decoded.text;
+  const lang = info ?? languageOf(p, text.slice(0, text.indexOf('\n') >>> 0));
+  if (!lang) {
+    return { skip: 'unknown_type' };
+  }
+  const skip = checkContent(text, lang, filters);
+  if (skip) {
+    return { skip };
+  }
+  // Redact first: everything below (fingerprints, pairs, the cache) sees only redacted text.
+  const red = redactSecrets(text);
+  const rec: FileRecord = { language: lang.language, text: red.text, secrets: red.counts, normHash: normalisedHash(red.text) };
+  const sig = minhash(red.text);
+  if (sig) {
+    rec.sig = sig;
+  }
+  const header = pathHeader(p, lang);
+  rec.comments = lang.kind === 'code' ? commentBlocks(red.text, lang.lineComment, header) : [];
+  rec.parser = 'none';
+  rec.pairs = [];
+  if (lang.kind === 'code' && !isTestPath(p)) {
+    const viaTree = lang.grammar && hasGrammarSpec(lang.grammar) ? await treeSitterPairs(lang.grammar, red.text, header) : null;
+    if (viaTree) {
+      rec.parser = 'tree-sitter';
+      rec.pairs = viaTree;
+    } else if (lang.lineComment === '//') {
+      rec.parser = 'heuristic';
+      rec.pairs = heuristicPairs(red.text, header);
+    }
+  }
+  return rec;
+}
