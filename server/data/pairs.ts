@@ -196,7 +196,12 @@ function makePair(def: Node, anchor: Node, spec: Spec, src: string, header: stri
   if (countTokens(doc) < 3) {
     return null;
   }
-  const sigRaw = dedentTail(src.slice(anchor.startIndex, body.startIndex), indent);
+  // Attributes between the doc and the def (Rust #[...]) belong to the signature.
+  let start: Node = anchor;
+  while (start.previousNamedSibling && spec.between.has(start.previousNamedSibling.type)) {
+    start = start.previousNamedSibling;
+  }
+  const sigRaw = dedentTail(src.slice(start.startIndex, body.startIndex), indent);
   const signature = sigRaw.trimEnd();
   const completion = sigRaw.slice(signature.length) + dedentTail(body.text, indent);
   if (bodyLines(completion) < 3) {
