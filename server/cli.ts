@@ -19,9 +19,12 @@ function help(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    throw new CodetuneError('USAGE', help());
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help() + '\n');
-    return name ? 0 : 2;
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

@@ -179,15 +179,17 @@ export class CausalLM {
 
 /**
  * Mean next-token cross-entropy. logits [B, T, V], targets [B, T] (the next ids), mask [B, T]
- * (1 where the position counts). Written as logsumexp − picked logit, so no [B·T, V] one-hot.
+ * (1 where the position counts): logsumexp − the target's logit, averaged over the mask.
+ * The target logit is picked with a one-hot product (same size as the logits), whose
+ * gradient every backend has (gather's needs UnsortedSegmentSum, which wasm lacks).
  */
 export function nextTokenLoss(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const [B, T, V] = logits.shape;
     const flat = tf.reshape(logits, [B * T, V]) as tf.Tensor2D; // [N, V]
     const lse = tf.logSumExp(flat, 1); // [N]
-    const idx = tf.add(tf.mul(tf.range(0, B * T, 1, 'int32'), V), tf.reshape(tf.cast(targets, 'int32'), [-1])); // [N]
-    const picked = tf.gather(tf.reshape(flat, [-1]), idx); // [N]
+    const onehot = tf.oneHot(tf.reshape(tf.cast(targets, 'int32'), [-1]) as tf.Tensor1D, V); // [N, V]
+    const picked = tf.sum(tf.mul(flat, onehot), 1); // [N]
     const m = tf.reshape(tf.cast(mask, 'float32'), [-1]); // [N]
     return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
   });
