@@ -1,0 +1,176 @@
+// The whole pipeline: JSONL shape, split by file, dedup, determinism, incremental
+// == full rebuild, and tokenization/packing with the real Qwen tokenizer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildDataset, toJsonlLine, writeJsonl, type DatasetOptions } from '../../server/data/index';
+import { CodeTokenizer, qwenTokenizerDir } from '../../server/model/tokenizer';
+import { cBody, commitAll, makeRepo, rm, tmpDir, writeFiles } from './helpers';
+
+let tokenizer: CodeTokenizer | null = null;
+const qwen = (): CodeTokenizer => (tokenizer ??= CodeTokenizer.fromDir(qwenTokenizerDir()));
+
+const fn = (name: string, n = 4): string => `/** Compute the ${name} of all the values. */\nexport function ${name}(values: number[]): number {\n  let total = 0;\n  const factor = ${name.length};\n${cBody(n)}\n  return total;\n}\n`;
+
+function sampleRepo(): string {
+  const files: Record<string, string> = {};
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa', 'lambda', 'mu'];
+  words.forEach((w, i) => {
+    files[`src/${w}.ts`] = `${fn(`${w}Sum`)}\n// Multiply the ${w} values together now.\nexport const ${w}Scale = 1;\nexport const ${w}Other = ${i};\n\n${fn(`${w}Max`, 3 + i)}`;
+    files[`py/${w}.py`] = `def ${w}_mean(xs):\n    """Return the mean of the ${w} values."""\n    total = sum(xs)\n    n = len(xs) + ${i}\n    return total / n\n`;
+  });
+  return makeRepo(files);
+}
+
+async function jsonl(opts: DatasetOptions): Promise<string> {
+  const ds = await buildDataset(opts);
+  return ds.examples.map(toJsonlLine).join('\n');
+}
+
+test('JSONL lines have the trainer fields; every type appears; a file is in one split only', async () => {
+  const repo = sampleRepo();
+  try {
+    const ds = await buildDataset({ repo, cacheDir: null, tokenizer: qwen(), valFraction: 0.3, mix: { comment: 1, fim: 1 } });
+    for (const ex of ds.examples) {
+      assert.deepEqual(Object.keys(JSON.parse(toJsonlLine(ex)) as object), ['type', 'path', 'language', 'prompt', 'completion']);
+    }
+    for (const ty of ['pair', 'comment', 'fim', 'lm'] as const) {
+      assert.ok(ds.stats.examples.byType[ty] > 0, ty);
+    }
+    const splitOf = new Map<string, string>();
+    for (const ex of ds.examples) {
+      assert.equal(splitOf.get(ex.path) ?? ex.split, ex.split, `${ex.path} is in both splits`);
+      splitOf.set(ex.path, ex.split);
+    }
+    assert.ok(ds.stats.split.valFiles > 0 && ds.stats.split.trainFiles > 0);
+    assert.deepEqual(ds.valPairs, ds.examples.filter((e) => e.type === 'pair' && e.split === 'val'));
+    assert.ok(ds.valPairs.length > 0);
+    const fim = ds.examples.find((e) => e.type === 'fim')!;
+    assert.ok(fim.prompt.startsWith('<|fim_prefix|>') && fim.prompt.includes('<|fim_suffix|>') && fim.prompt.includes('<|fim_middle|>'));
+    assert.equal(ds.stats.fim.style, 'qwen');
+    assert.equal(ds.stats.parsers.typescript, 'tree-sitter');
+    assert.equal(ds.stats.parsers.python, 'tree-sitter');
+    assert.ok(ds.examples.every((e) => e.weight > 0 && e.weight <= 1));
+  } finally {
+    rm(repo);
+  }
+});
+
+test('packing: fixed length, EOS after each example, loss on completions / FIM middles / whole chunks', async () => {
+  const repo = sampleRepo();
+  try {
+    const tok = qwen();
+    const seqLen = 256;
+    const ds = await buildDataset({ repo, cacheDir: null, tokenizer: tok, seqLen, valFraction: 0, mix: { lm: 0, comment: 0, fim: 0 } });
+    assert.ok(ds.train.length > 0);
+    assert.equal(ds.val.length, 0);
+    const eos = tok.eosIds[0];
+    let pairsSeen = 0;
+    for (const s of ds.train) {
+      assert.equal(s.ids.length, seqLen);
+      assert.equal(s.lossMask.length, seqLen);
+      // Pairs only: each example is prompt (mask 0) then completion + EOS (mask 1).
+      for (let i = 0; i < seqLen; i++) {
+        if (s.ids[i] === eos && s.lossMask[i] === 1) {
+          pairsSeen++;
+        }
+      }
+    }
+    assert.equal(pairsSeen, ds.stats.examples.byType.pair, 'one EOS (with loss) per packed pair');
+    const first = ds.train[0];
+    const firstLoss = first.lossMask.indexOf(1);
+    const firstEos = Array.from(first.ids).indexOf(eos);
+    const prompt = tok.decode(Array.from(first.ids.subarray(0, firstLoss)), { skipSpecial: false });
+    const completion = tok.decode(Array.from(first.ids.subarray(firstLoss, firstEos)), { skipSpecial: false });
+    const ex = ds.examples.find((e) => e.prompt === prompt);
+    assert.ok(ex, 'the unmasked prefix decodes to a prompt');
+    assert.equal(completion, ex.completion);
+
+    const fimDs = await buildDataset({ repo, cacheDir: null, tokenizer: tok, seqLen: 4096, valFraction: 0, mix: { lm: 0, comment: 0, pair: 0, fim: 1 } });
+    const f = tok.fim!;
+    for (const s of fimDs.train) {
+      const ids = Array.from(s.ids);
+      const mid = ids.indexOf(f.middle);
+      assert.ok(mid > 0 && ids[0] === f.prefix, 'a FIM example opens the sequence');
+      assert.ok(s.lossMask.subarray(0, mid + 1).every((m) => m === 0), 'no loss on the FIM prompt');
+    }
+    const lmDs = await buildDataset({ repo, cacheDir: null, tokenizer: tok, seqLen: 128, valFraction: 0, mix: { lm: 1, comment: 0, pair: 0, fim: 0 } });
+    const full = lmDs.train.slice(0, -1);
+    assert.ok(full.length > 0 && full.every((s) => s.lossMask.every((m) => m === 1)), 'chunks fill sequences and every token counts');
+    assert.equal(lmDs.stats.tokens!.train, lmDs.train.reduce((n, s) => n + s.lossMask.reduce((a, b) => a + b, 0), 0));
+  } finally {
+    rm(repo);
+  }
+});
+
+test('dedup: exact copies (whitespace aside) and near copies keep one file', async () => {
+  const base = Array.from({ length: 40 }, (_, i) => `export function handler${i}(req: Request): Response {\n  const body = parse(req.body, ${i});\n  return respond(body, "value number ${i}");\n}\n`).join('\n');
+  const near = base.replace('handler7(', 'handlerSeven(').replace('value number 30', 'value num 30');
+  const repo = makeRepo({ 'a/handlers.ts': base, 'b/handlers.ts': base.replace(/\n/g, '\n\n'), 'c/handlers.ts': near, 'd/other.ts': fn('unrelated') });
+  try {
+    const ds = await buildDataset({ repo, cacheDir: null });
+    assert.deepEqual(ds.stats.duplicates, { exact: 1, near: 1 });
+    assert.deepEqual([...new Set(ds.examples.map((e) => e.path))].sort(), ['a/handlers.ts', 'd/other.ts']);
+  } finally {
+    rm(repo);
+  }
+});
+
+test('determinism: the same repo and seed give the same JSONL, byte for byte; another seed differs', async () => {
+  const repo = sampleRepo();
+  const cacheDir = tmpDir('codetune-cache-');
+  try {
+    const opts = { repo, tokenizer: qwen(), seed: 7 };
+    const out1 = path.join(cacheDir, 'a.jsonl');
+    const out2 = path.join(cacheDir, 'b.jsonl');
+    writeJsonl(out1, (await buildDataset({ ...opts, cacheDir: null })).examples);
+    writeJsonl(out2, (await buildDataset({ ...opts, cacheDir })).examples);
+    assert.ok(fs.readFileSync(out1).equals(fs.readFileSync(out2)));
+    const again = await buildDataset({ ...opts, cacheDir });
+    assert.equal(again.examples.map(toJsonlLine).join('\n') + '\n', fs.readFileSync(out1, 'utf8'));
+    assert.notEqual(await jsonl({ ...opts, seed: 8, cacheDir: null }), fs.readFileSync(out1, 'utf8').trimEnd());
+  } finally {
+    rm(repo);
+    rm(cacheDir);
+  }
+});
+
+test('incremental: after edits, a rebuild from the cache matches a full rebuild and only redoes changed files', async () => {
+  const repo = sampleRepo();
+  const cacheDir = tmpDir('codetune-cache-');
+  try {
+    const tok = qwen();
+    const first = await buildDataset({ repo, cacheDir, tokenizer: tok });
+    assert.equal(first.stats.cache.hits, 0);
+    writeFiles(repo, { 'src/alpha.ts': fn('alphaChanged', 5), 'src/new.ts': fn('brandNew') });
+    fs.rmSync(path.join(repo, 'py/beta.py'));
+    commitAll(repo, 'edit');
+    writeFiles(repo, { 'py/gamma.py': 'def gamma_mean(xs):\n    """Uncommitted change to gamma here."""\n    a = 1\n    b = 2\n    return a + b\n' });
+    const inc = await buildDataset({ repo, cacheDir, tokenizer: tok });
+    const full = await buildDataset({ repo, cacheDir: null, tokenizer: tok });
+    assert.equal(inc.examples.map(toJsonlLine).join('\n'), full.examples.map(toJsonlLine).join('\n'));
+    assert.deepEqual(inc.train, full.train);
+    assert.deepEqual(inc.val, full.val);
+    assert.equal(inc.stats.cache.misses, 3, 'alpha.ts, new.ts and the uncommitted gamma.py');
+    assert.equal(inc.stats.cache.hits, first.stats.files.tracked - 3, 'all but alpha.ts, beta.py (deleted) and gamma.py');
+    assert.ok(inc.stats.cache.tokenHits > inc.stats.cache.tokenMisses);
+  } finally {
+    rm(repo);
+    rm(cacheDir);
+  }
+});
+
+test('progress events go from 0 to the total', async () => {
+  const repo = sampleRepo();
+  try {
+    const events: Array<{ phase: string; done: number; total: number }> = [];
+    await buildDataset({ repo, cacheDir: null, tokenizer: qwen(), onProgress: (e) => events.push(e) });
+    const last = events.filter((e) => e.phase === 'process').at(-1)!;
+    assert.equal(last.done, last.total);
+    assert.equal(last.total, 24);
+    assert.ok(events.some((e) => e.phase === 'tokenize' && e.done === e.total));
+  } finally {
+    rm(repo);
+  }
+});
