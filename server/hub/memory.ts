@@ -2,6 +2,7 @@
 // types), the KV cache for the context, and the largest shard read at once.
 // Compared with the memory available now; over it is refused, close to it warned.
 import * as os from 'node:os';
+import { CodetuneError } from '../errors';
 import { parameterCount, type ModelConfig } from '../model/config';
 
 export type MemoryVerdict = 'ok' | 'warn' | 'refuse';
@@ -68,4 +69,13 @@ export function checkMemory(config: ModelConfig, contextLength: number, opts: Me
         ? `the model ${need}; the machine may start swapping`
         : `the model ${need}`;
   return { parameters, weightsBytes, kvCacheBytes: kv, loadBufferBytes, totalBytes, availableBytes, verdict, message };
+}
+
+/** checkMemory, then throw OUT_OF_MEMORY on `refuse`; `warn` is returned for the caller to show. */
+export function requireMemory(config: ModelConfig, contextLength: number, opts: MemoryOptions = {}): MemoryEstimate {
+  const m = checkMemory(config, contextLength, opts);
+  if (m.verdict === 'refuse') {
+    throw new CodetuneError('OUT_OF_MEMORY', m.message);
+  }
+  return m;
 }

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CodetuneError } from '../../server/errors';
 import { hubCacheDir, hubSettings, repoFolderName, repoFromFolderName } from '../../server/hub/cache';
-import { checkMemory, kvCacheBytes } from '../../server/hub/memory';
+import { checkMemory, kvCacheBytes, requireMemory } from '../../server/hub/memory';
 import { parseModelRef, type ModelRef } from '../../server/hub/ref';
 import { readModelConfig } from '../../server/model/config';
 import { TINY_LLAMA, tempDir } from './fixtures';
@@ -103,6 +103,10 @@ void describe('memory check', () => {
       assert.match(m.message, message);
     });
   }
+  void test('requireMemory throws OUT_OF_MEMORY with the numbers on refuse, returns the estimate otherwise', () => {
+    assert.throws(() => requireMemory(config, 1024, { availableBytes: 1000 }), (e: unknown) => e instanceof CodetuneError && e.code === 'OUT_OF_MEMORY' && /0\.000 GiB is available/.test(e.message));
+    assert.equal(requireMemory(config, 1024, { availableBytes: total / 0.9, largestShardBytes: 1000 }).verdict, 'warn');
+  });
   void test('without an override it measures available memory', () => {
     const m = checkMemory(config, 16);
     assert.ok(m.availableBytes > 0 && m.availableBytes <= os.totalmem());
