@@ -20,6 +20,8 @@ interface Spec {
   /** Only comments starting with one of these count as docs (Rust: ///, /**). */
   docPrefixes?: string[];
   constructors?: Set<string>;
+  /** Walk into function bodies too (JS: UMD/IIFE wrappers and closures hold most functions). */
+  nestedFunctions?: boolean;
 }
 
 interface SpecInput {
@@ -31,11 +33,13 @@ interface SpecInput {
   constructors?: string[];
   python?: boolean;
   docPrefixes?: string[];
+  nestedFunctions?: boolean;
 }
 
 const S = (o: SpecInput): Spec => ({
   python: o.python,
   docPrefixes: o.docPrefixes,
+  nestedFunctions: o.nestedFunctions,
   defs: new Set(o.defs),
   containers: o.containers ?? {},
   wrappers: new Set(o.wrappers ?? []),
@@ -48,7 +52,32 @@ const JS = S({
   defs: ['function_declaration', 'generator_function_declaration', 'class_declaration', 'abstract_class_declaration', 'method_definition', 'lexical_declaration', 'variable_declaration'],
   containers: { class_declaration: 'body', abstract_class_declaration: 'body' },
   wrappers: ['export_statement'],
+  nestedFunctions: true,
 });
+
+const FUNCTIONS = new Set(['function_declaration', 'generator_function_declaration', 'function_expression', 'function', 'generator_function', 'arrow_function', 'method_definition']);
+
+/**
+ * The statement block of the function that `node` is or wraps: a function, `var f = (function () {...})`,
+ * or an IIFE statement `(function () {...}).call(this)`. Found by following first children a few levels.
+ */
+function functionBody(node: Node): Node | null {
+  let n: Node | null = node;
+  for (let i = 0; i < 6 && n; i++) {
+    if (FUNCTIONS.has(n.type)) {
+      const b = n.childForFieldName('body');
+      return b && b.type === 'statement_block' ? b : null;
+    }
+    if (n.type === 'lexical_declaration' || n.type === 'variable_declaration') {
+      n = n.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('value') ?? null;
+    } else if (['expression_statement', 'parenthesized_expression', 'call_expression', 'member_expression', 'unary_expression'].includes(n.type)) {
+      n = n.namedChild(0);
+    } else {
+      return null;
+    }
+  }
+  return null;
+}
 
 const SPECS: Record<string, Spec> = {
   typescript: JS,
@@ -232,7 +261,7 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
         out.push(pair);
       }
     }
-    const inner = innerOf(def, spec);
+    const inner = innerOf(def, spec) ?? (spec.nestedFunctions ? functionBody(def) : null);
     if (inner) {
       walk(inner, spec, src, header, out, depth + 1);
     } else if (def.type === 'file_scoped_namespace_declaration') {

@@ -4,7 +4,14 @@
 // heuristic extractor is used for that language (and the stats say so).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser } from 'web-tree-sitter';
+import type { Language as LanguageT, Parser as ParserT } from 'web-tree-sitter';
+
+// Loaded through require(): the package's ESM build needs import.meta.url, which the
+// CommonJS bundle (dist/cli.js) does not have; its CommonJS build works in both.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Language, Parser } = require('web-tree-sitter') as typeof import('web-tree-sitter');
+type Language = LanguageT;
+type Parser = ParserT;
 
 let init: Promise<boolean> | null = null;
 const langs = new Map<string, Promise<Language | null>>();

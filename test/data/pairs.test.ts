@@ -213,3 +213,32 @@ test('functions in test files are not pairs', async () => {
   const got = await pairsOf('src/total.test.ts', src);
   assert.deepEqual(got.pairs, []);
 });
+
+test('javascript: functions inside an IIFE / UMD wrapper and a closure are found', async () => {
+  const src = [
+    ';(function() {',
+    '  /** Used to detect the host object. */',
+    '  var root = this;',
+    '',
+    '  var lib = (function make(context) {',
+    '    /**',
+    '     * Checks if `value` is an array of numbers.',
+    '     */',
+    '    function isNumbers(value) {',
+    '      if (!Array.isArray(value)) return false;',
+    '      for (const v of value) if (typeof v !== "number") return false;',
+    '      return true;',
+    '    }',
+    '    return isNumbers;',
+    '  })(root);',
+    '}.call(this));',
+    '',
+  ].join('\n');
+  await check('lib.js', src, [
+    {
+      name: 'isNumbers',
+      prompt: '// path: lib.js\n/**\n * Checks if `value` is an array of numbers.\n */\nfunction isNumbers(value)',
+      completion: ' {\n  if (!Array.isArray(value)) return false;\n  for (const v of value) if (typeof v !== "number") return false;\n  return true;\n}\n',
+    },
+  ]);
+});
