@@ -14,3 +14,44 @@ export interface BackendReport {
   provider: string;
   skipped: BackendSkip[];
 }
+
+// ---- Training (worker → server → client) ----
+
+/** One training progress event (worker message `progress`, LSP `codetune/progress`). */
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  lr: number;
+  tokensPerSec: number;
+  etaSec: number;
+  memoryBytes: number;
+}
+
+/** Held-out metrics of a model (base, or base + adapter). */
+export interface EvalMetrics {
+  valLoss: number;
+  perplexity: number;
+  exactMatch: number;
+  editSimilarity: number;
+  pairs: number;
+}
+
+export interface TrainDone {
+  adapterDir: string;
+  metrics: { base: EvalMetrics | null; adapter: EvalMetrics | null; [k: string]: unknown };
+}
+
+export interface TrainErrorEvent {
+  code: string;
+  message: string;
+}
+
+/** Messages a training worker posts to its parent. */
+export type TrainWorkerMessage =
+  | { type: 'progress'; progress: TrainProgress }
+  | { type: 'done'; done: TrainDone }
+  | { type: 'error'; error: TrainErrorEvent }
+  | { type: 'log'; message: string };
