@@ -105,7 +105,7 @@ export function isSecretName(name: string): boolean {
 }
 
 /** name = "value", name: 'value', name => "value", NAME=value (config files). */
-const ASSIGN = /([A-Za-z_][A-Za-z0-9_.-]{1,60})(["']?)[ \t]*(?::=|=>|=|:)[ \t]*(?:(["'`])([^"'`\n]{8,200})\3|([^\s"'`,;#(){}[\]]{8,200})(?=[\s,;#]|$))/gm;
+const ASSIGN = /([A-Za-z_][A-Za-z0-9_.-]{1,60})(["']?)[ \t]*(?::=|=>|=|:)[ \t]*(?:\\?(["'`])([^"'`\n\\]{8,200})\\?\3|([^\s"'`,;#(){}[\]]{8,200})(?=[\s,;#"'`\\]|$))/gm;
 const ASSIGN_HINT = /pass|pwd|secret|token|key|credential/i;
 
 function isHighEntropy(v: string, quoted: boolean): boolean {
@@ -152,16 +152,27 @@ export function redactSecrets(text: string): RedactResult {
     });
   }
   if (ASSIGN_HINT.test(out)) {
+    // A manual scan: after a match whose name is not secret-like, resume right after
+    // the name, so `x = "api_key = '...'"` still finds the inner assignment.
+    const parts: string[] = [];
+    let last = 0;
     ASSIGN.lastIndex = 0;
-    out = out.replace(ASSIGN, (whole: string, name: string, _q: string, _quote: string | undefined, quotedVal: string | undefined, bareVal: string | undefined) => {
+    let m: RegExpExecArray | null;
+    while ((m = ASSIGN.exec(out)) !== null) {
+      const [whole, name, , , quotedVal, bareVal] = m;
       const value = quotedVal ?? bareVal ?? '';
       if (!isSecretName(name) || value.includes('<REDACTED_') || !isHighEntropy(value, quotedVal !== undefined)) {
-        return whole;
+        ASSIGN.lastIndex = m.index + Math.max(1, name.length);
+        continue;
       }
       bump('assigned_secret');
-      const at = whole.lastIndexOf(value);
-      return whole.slice(0, at) + placeholder('assigned_secret') + whole.slice(at + value.length);
-    });
+      const at = m.index + whole.lastIndexOf(value);
+      parts.push(out.slice(last, at), placeholder('assigned_secret'));
+      last = at + value.length;
+      ASSIGN.lastIndex = last;
+    }
+    parts.push(out.slice(last));
+    out = parts.join('');
   }
   return { text: out, counts };
 }

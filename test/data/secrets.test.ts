@@ -39,6 +39,12 @@ test('secrets in config formats: JSON, YAML, .properties, INI', () => {
   check(`[prod]\nSECRET_KEY = ${v}\n`, { assigned_secret: 1 }, [v]);
 });
 
+test('an assignment inside a string literal (escaped quotes) is still found', () => {
+  const v = fake(28, undefined, 48);
+  check(`const example = "api_key = \\"${v}\\"\\n";`, { assigned_secret: 1 }, [v]);
+  check(`const cfg = 'password: ${v}9';`, { assigned_secret: 1 }, [v]);
+});
+
 test('an unterminated private key block is still redacted to the end', () => {
   const body = fake(64, B64, 42);
   check(`-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n`, { private_key: 1 }, [body]);
