@@ -110,6 +110,9 @@ export async function fetchListing(settings: HubSettings, repo: string, revision
     }
     if (entry.lfs) {
       files.push({ path: entry.path, size: entry.lfs.size, etag: entry.lfs.oid, sha256: entry.lfs.oid });
+    } else if (entry.xetHash) {
+      // Xet-backed without LFS metadata: no sha256 to check against, so size only; named by its Xet hash.
+      files.push({ path: entry.path, size: entry.size, etag: entry.xetHash });
     } else if (entry.oid) {
       files.push({ path: entry.path, size: entry.size, etag: entry.oid, gitOid: entry.oid });
     }

@@ -203,6 +203,15 @@ void describe('errors', () => {
     assert.ok(hub.bytesServed('test-org/gpt2-arch', 'config.json') > 0, 'the config was read');
   });
 
+  void test('a 401 that the hub marks RepoNotFound says not found, not gated', async () => {
+    hub.missingAs401 = true;
+    try {
+      await fails(downloadModel({ repo: 'test-org/nope', revision: 'main', settings: settings() }), 'HUB_NOT_FOUND', /was not found.*set HF_TOKEN/);
+    } finally {
+      hub.missingAs401 = false;
+    }
+  });
+
   void test('the right token opens a gated model', async () => {
     const r = await downloadModel({ repo: 'test-org/gated', revision: 'main', settings: settings({ token: hub.token }) });
     assert.ok(fs.existsSync(path.join(r.snapshot, 'model.safetensors')));

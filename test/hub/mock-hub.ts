@@ -62,6 +62,8 @@ export class MockHub {
   private inFlight = 0;
   /** Most file transfers that were open at once. */
   maxInFlight = 0;
+  /** Answer an unknown repo with 401 + RepoNotFound, as the real hub does without a token. */
+  missingAs401 = false;
   /** Milliseconds each file transfer waits before sending its body. */
   latencyMs = 0;
 
@@ -145,7 +147,7 @@ export class MockHub {
     if (m) {
       const repo = this.repos.get(m[1]);
       if (!repo) {
-        return this.error(req, res, 404, 'RepoNotFound', 'Repository not found');
+        return this.error(req, res, this.missingAs401 ? 401 : 404, 'RepoNotFound', 'Repository not found');
       }
       const commit = repo.refs[m[3]] ?? (m[3] === repo.commit ? repo.commit : undefined);
       if (!commit) {
