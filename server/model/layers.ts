@@ -2,6 +2,7 @@
 // Notation: B batch, T new tokens, S cached+new positions, H hidden, nH query heads,
 // nKV key/value heads, g = nH/nKV, hD head dim, I intermediate, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
+import { bmm, mm } from './matmul';
 import { applyRope } from './rope';
 
 /** A low-rank update on one linear layer: y += scale · B(A·dropout(x)). */
@@ -13,7 +14,7 @@ export interface LoraTerm {
 }
 
 export interface Linear {
-  weight: tf.Tensor2D; // [out, in], Hugging Face layout
+  kernel: tf.Tensor2D; // [in, out]: the transpose of Hugging Face's [out, in] weight
   bias: tf.Tensor1D | null; // [out]
   lora: LoraTerm[];
 }
@@ -27,14 +28,14 @@ export interface ForwardContext {
 
 /** y = x Wᵀ + b + Σ s·(dropout(x) Aᵀ) Bᵀ  for x [N, in] → [N, out]. */
 export function linear(x: tf.Tensor2D, l: Linear, ctx: ForwardContext): tf.Tensor2D {
-  let y: tf.Tensor = tf.matMul(x, l.weight, false, true); // [N, in] × [out, in]ᵀ → [N, out]
+  let y: tf.Tensor = mm(x, l.kernel); // [N, in] × [in, out] → [N, out]
   if (l.bias) {
     y = tf.add(y, l.bias);
   }
   for (const t of l.lora) {
-    const xd = ctx.training && t.dropout > 0 ? tf.dropout(x, t.dropout, undefined, ctx.seed++) : x;
-    const down = tf.matMul(xd, t.A, false, true); // [N, in] × [r, in]ᵀ → [N, r]
-    const up = tf.matMul(down, t.B, false, true); // [N, r] × [out, r]ᵀ → [N, out]
+    const xd = (ctx.training && t.dropout > 0 ? tf.dropout(x, t.dropout, undefined, ctx.seed++) : x) as tf.Tensor2D;
+    const down = mm(xd, tf.transpose(t.A)); // [N, in] × [in, r] → [N, r]
+    const up = mm(down, tf.transpose(t.B)); // [N, r] × [r, out] → [N, out]
     y = tf.add(y, tf.mul(up, t.scale));
   }
   return y as tf.Tensor2D;
@@ -114,13 +115,14 @@ export function attention(
   const { k, v } = kv(kNew, vNew); // each [B, nKV, S, hD]
   const S = k.shape[2];
   // Query heads kv·g … kv·g+g-1 share key/value head kv: group them without copying K/V.
-  const qg = tf.reshape(q, [B, nKV, g * T, hD]); // [B, nKV, g·T, hD]
-  let scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(hD)); // [B, nKV, g·T, hD] × [B, nKV, S, hD]ᵀ → [B, nKV, g·T, S]
+  const qg = tf.reshape(q, [B * nKV, g * T, hD]) as tf.Tensor3D; // [B·nKV, g·T, hD]
+  const kT = tf.transpose(tf.reshape(k, [B * nKV, S, hD]), [0, 2, 1]) as tf.Tensor3D; // [B·nKV, hD, S]
+  let scores: tf.Tensor = tf.mul(bmm(qg, kT), 1 / Math.sqrt(hD)); // [B·nKV, g·T, hD] × [B·nKV, hD, S] → [B·nKV, g·T, S]
   if (mask) {
-    scores = tf.reshape(tf.add(tf.reshape(scores, [B, nKV, g, T, S]), mask), [B, nKV, g * T, S]); // mask [T, S] broadcast
+    scores = tf.add(tf.reshape(scores, [B * nKV, g, T, S]), mask); // mask [T, S] broadcast
   }
-  const probs = tf.softmax(scores); // [B, nKV, g·T, S]
-  const out = tf.matMul(probs, v); // [B, nKV, g·T, S] × [B, nKV, S, hD] → [B, nKV, g·T, hD]
+  const probs = tf.reshape(tf.softmax(scores), [B * nKV, g * T, S]); // [B·nKV, g·T, S]
+  const out = bmm(probs as tf.Tensor3D, tf.reshape(v, [B * nKV, S, hD])); // [B·nKV, g·T, S] × [B·nKV, S, hD] → [B·nKV, g·T, hD]
   const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, nH, T, hD]), [0, 2, 1, 3]), [B * T, nH * hD]) as tf.Tensor2D; // → [B, T, nH, hD] → [B·T, nH·hD]
   return linear(merged, w.o, ctx); // [B·T, H]
 }

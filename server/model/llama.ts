@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { KVCache } from './kvcache';
 import { attention, causalMask, mlp, rmsNorm, type ForwardContext, type Linear, type LoraTerm } from './layers';
+import { mm } from './matmul';
 import { RopeTables } from './rope';
 
 export const ATTENTION_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
@@ -61,12 +62,30 @@ export class CausalLM {
   private loras = new Map<string, LoraTerm[]>();
   private readonly rope: RopeTables;
 
-  /** `weights` are the base weights; the model owns them and keeps them intact. */
+  /**
+   * `weights` are the base weights by Hugging Face name and layout; the model takes
+   * ownership and keeps them intact from then on. Linear weights (and `lm_head`) are
+   * stored in kernel layout [in, out], the transpose of Hugging Face's [out, in], so that
+   * every product is a plain `x × W` (see matmul.ts). A tied head is stored once, as the
+   * kernel; the embedding lookup then gathers its columns.
+   */
   constructor(readonly config: ModelConfig, private readonly weights: Map<string, tf.Tensor>) {
     this.rope = new RopeTables(config.headDim, config);
+    const toKernel = (from: string, to: string) => {
+      const w = weights.get(from)!;
+      weights.delete(from);
+      weights.set(to, tf.keep(tf.transpose(w)));
+      w.dispose();
+    };
+    for (const name of [...weights.keys()]) {
+      if (/\.(q|k|v|o|gate|up|down)_proj\.weight$/.test(name)) {
+        toKernel(name, name);
+      }
+    }
+    toKernel(config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', 'lm_head.weight'); // [H, V]
   }
 
-  /** Base weight by Hugging Face name (never the merged one). */
+  /** Base weight by Hugging Face name (never the merged one); linear weights in kernel layout [in, out]. */
   baseWeight(name: string): tf.Tensor {
     const w = this.weights.get(name);
     if (!w) {
@@ -77,6 +96,24 @@ export class CausalLM {
 
   baseWeights(): ReadonlyMap<string, tf.Tensor> {
     return this.weights;
+  }
+
+  /**
+   * Full fine-tuning: turn every base weight into a trainable variable (same layout) and
+   * return them in a fixed order. The previous tensors are disposed.
+   */
+  makeBaseTrainable(): tf.Variable[] {
+    const out: tf.Variable[] = [];
+    for (const name of [...this.weights.keys()].sort()) {
+      const t = this.weights.get(name)!;
+      const v = t instanceof tf.Variable ? t : tf.variable(t, true, `base/${name}`);
+      if (v !== t) {
+        t.dispose();
+        this.weights.set(name, v);
+      }
+      out.push(v);
+    }
+    return out;
   }
 
   /** Every linear module path (the LoRA targets), in layer order. */
@@ -90,10 +127,10 @@ export class CausalLM {
     return out;
   }
 
-  /** [out, in] of a linear module, or null if there is no such module. */
+  /** [out, in] of a linear module (its Hugging Face weight shape), or null if there is no such module. */
   linearShape(module: string): [number, number] | null {
     const w = this.weights.get(`${module}.weight`);
-    return w && w.rank === 2 ? [w.shape[0] as number, w.shape[1] as number] : null;
+    return w && w.rank === 2 && module !== 'lm_head' ? [w.shape[1] as number, w.shape[0] as number] : null;
   }
 
   /**
@@ -116,7 +153,16 @@ export class CausalLM {
   private lin(layer: number, name: LinearName): Linear {
     const p = linearModulePath(layer, name);
     const bias = this.merged.get(`${p}.bias`) ?? this.weights.get(`${p}.bias`) ?? null;
-    return { weight: this.w(`${p}.weight`) as tf.Tensor2D, bias: bias as tf.Tensor1D | null, lora: this.loras.get(p) ?? [] };
+    return { kernel: this.w(`${p}.weight`) as tf.Tensor2D, bias: bias as tf.Tensor1D | null, lora: this.loras.get(p) ?? [] };
+  }
+
+  /** Token embeddings: rows of embed_tokens [V, H], or columns of the tied head kernel [H, V]. */
+  private embed(ids: tf.Tensor1D): tf.Tensor2D {
+    const table = this.weights.get('model.embed_tokens.weight');
+    if (table) {
+      return tf.gather(table, ids) as tf.Tensor2D; // [N, H]
+    }
+    return tf.transpose(tf.gather(this.w('lm_head.weight'), ids, 1)) as tf.Tensor2D; // [H, N] → [N, H]
   }
 
   /** ids [B, T] (int32) → logits [B, T, V] (or [B, 1, V] with lastOnly). */
@@ -130,7 +176,7 @@ export class CausalLM {
       const rope = this.rope.slice(past, T); // each [T, hD]
       const mask = causalMask(T, past, c.slidingWindow);
       const shape = { B, T, nH: c.numHeads, nKV: c.numKvHeads, hD: c.headDim };
-      let x = tf.reshape(tf.gather(this.w('model.embed_tokens.weight'), tf.reshape(ids, [-1])), [B * T, c.hiddenSize]) as tf.Tensor2D; // [B·T, H]
+      let x = this.embed(tf.reshape(ids, [-1]) as tf.Tensor1D); // [B·T, H]
       for (let i = 0; i < c.numLayers; i++) {
         const pre = `model.layers.${i}`;
         const h = rmsNorm(x, this.w(`${pre}.input_layernorm.weight`) as tf.Tensor1D, c.rmsNormEps);
@@ -147,8 +193,7 @@ export class CausalLM {
         Tout = 1;
       }
       const hn = rmsNorm(last, this.w('model.norm.weight') as tf.Tensor1D, c.rmsNormEps);
-      const head = this.w(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight') as tf.Tensor2D;
-      const out = tf.matMul(hn, head, false, true); // [B·T, H] × [V, H]ᵀ → [B·T, V]
+      const out = mm(hn, this.w('lm_head.weight') as tf.Tensor2D); // [B·T, H] × [H, V] → [B·T, V]
       return tf.reshape(out, [B, Tout, c.vocabSize]) as tf.Tensor3D;
     });
     opts.cache?.advance(T);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { WeightedAdapter } from './lora';
 import type { CausalLM } from './llama';
 
-/** New weight tensors (keyed `<module>.weight`) for the given adapters; the caller owns them. */
+/** New weight tensors (keyed `<module>.weight`, kernel layout) for the given adapters; the caller owns them. */
 export function mergeAdapters(model: CausalLM, adapters: WeightedAdapter[]): Map<string, tf.Tensor> {
   const byModule = new Map<string, Array<{ A: tf.Tensor2D; B: tf.Tensor2D; s: number }>>();
   for (const { adapter, weight } of adapters) {
@@ -22,9 +22,9 @@ export function mergeAdapters(model: CausalLM, adapters: WeightedAdapter[]): Map
     merged.set(
       name,
       tf.tidy(() => {
-        let w = model.baseWeight(name); // [out, in]
+        let w = model.baseWeight(name); // kernel layout [in, out]
         for (const t of terms) {
-          w = tf.add(w, tf.mul(tf.matMul(t.B, t.A), t.s)); // [out, r] × [r, in] → [out, in]
+          w = tf.add(w, tf.mul(tf.matMul(tf.transpose(t.A), tf.transpose(t.B)), t.s)); // (B A)ᵀ = Aᵀ Bᵀ: [in, r] × [r, out] → [in, out]
         }
         return w;
       }),

@@ -129,7 +129,8 @@ describe('merged serving', () => {
     const name = 'model.layers.1.mlp.down_proj.weight';
     const module = 'model.layers.1.mlp.down_proj';
     const expected = tf.tidy(() =>
-      tf.add(tf.add(model.baseWeight(name), tf.mul(tf.matMul(a.B.get(module)!, a.A.get(module)!), 0.7 * a.scale(module))), tf.mul(tf.matMul(b.B.get(module)!, b.A.get(module)!), 0.4 * b.scale(module))),
+      // W + 0.7·s_a·B_a A_a + 0.4·s_b·B_b A_b, in kernel layout (transposed).
+      tf.add(tf.add(model.baseWeight(name), tf.transpose(tf.mul(tf.matMul(a.B.get(module)!, a.A.get(module)!), 0.7 * a.scale(module)))), tf.transpose(tf.mul(tf.matMul(b.B.get(module)!, b.A.get(module)!), 0.4 * b.scale(module)))),
     );
     assert.ok(relErr(merged.get(name)!.dataSync(), expected.dataSync()) < 1e-6);
     expected.dispose();
