@@ -1,7 +1,7 @@
 // `codetune download` and `codetune models` as a user runs them, against the mock hub.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,6 +35,7 @@ before(async () => {
   hub = await MockHub.start();
   const tiny = tinyLlamaFiles();
   hub.addRepo({ id: 'test-org/tiny-llama', files: tiny });
+  hub.addRepo({ id: 'test-org/slow', files: tiny });
   hub.addRepo({ id: 'test-org/gpt2-arch', files: { 'config.json': Buffer.from(JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'] })), 'model.safetensors': tiny['model.safetensors'] } });
   fs.mkdirSync(path.join(temp.dir, 'local-model'));
 });
@@ -102,6 +103,33 @@ void describe('codetune download / models', () => {
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^test-org\/tiny-llama@main\s+[0-9a-f]{10}\s+\S+ KB\s+LlamaForCausalLM\s+yes$/m);
     assert.match(table.stdout, /^test-org\/gpt2-arch@main\s.*GPT2LMHeadModel\s+no: /m);
+  });
+
+  void test('Ctrl-C cancels with one line; the next run completes', async () => {
+    hub.latencyMs = 5000;
+    try {
+      const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'server/cli.ts'), 'download', 'test-org/slow'], {
+        cwd: temp.dir,
+        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HF_'))), HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache },
+      });
+      let stderr = '';
+      let sent = false;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!sent && /^config\.json {2}/m.test(stderr)) {
+          sent = true; // once: a second Ctrl-C kills the process, as it should
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      assert.equal(code, 1, stderr);
+      assert.match(stderr.trim().split('\n').pop() ?? '', /^codetune: download cancelled; run it again to resume$/);
+    } finally {
+      hub.latencyMs = 0;
+    }
+    const r = await cli(['download', 'test-org/slow']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(r.stdout.trim(), 'model.safetensors')));
   });
 
   const failures: Array<[string, string[], number, RegExp]> = [
