@@ -1,0 +1,172 @@
+// Everything a run needs before its first step: the backend, the dataset (built with the
+// model's own tokenizer and checked against the model), the model, and the trainable
+// tensors: a fresh LoRA adapter, or with --full every base weight as a variable.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { saveAdapter } from '../adapters/peft';
+import { CodetuneError, fromFsError } from '../errors';
+import { buildDataset, type Dataset } from '../data/index';
+import { initBackend } from '../model/backend';
+import { loadModel, loadWeights } from '../model/checkpoint';
+import { readModelConfig, type ModelConfig } from '../model/config';
+import { CausalLM } from '../model/llama';
+import { LoraAdapter, loraConfig, loraTerms } from '../model/lora';
+import { writeSafetensors, type TensorToWrite } from '../model/safetensors';
+import { CodeTokenizer } from '../model/tokenizer';
+import type { BackendReport } from '../protocol';
+import { replaceDirAtomic, writeFileAtomic } from '../util/atomic';
+import { registerTrainingKernels } from './kernels';
+import type { ResolvedOptions } from './options';
+
+/** The tensors a run trains, in a fixed order, and how to write them out. */
+export interface Trainables {
+  kind: 'lora' | 'full';
+  vars: tf.Variable[];
+  /** Stable names (PEFT keys for LoRA, Hugging Face names for --full), same order. */
+  names: string[];
+  parameterCount: number;
+  adapter: LoraAdapter | null;
+  /** Switch the model between the base (false) and base + trained tensors (true), for evaluation. */
+  useTrained(on: boolean, training?: boolean): void;
+  /** Write the trained tensors as the run's product (PEFT folder, or a model folder with --full). */
+  save(dir: string, extraFiles: Record<string, string>): void;
+  dispose(): void;
+}
+
+export interface Prepared {
+  backend: BackendReport;
+  tok: CodeTokenizer;
+  config: ModelConfig;
+  dataset: Dataset;
+  fingerprint: string;
+  model: CausalLM;
+  trainables: Trainables;
+}
+
+/** Fail before any training when the output folder cannot be written (and touch nothing there). */
+export function checkWritable(out: string): void {
+  const parent = path.dirname(path.resolve(out));
+  const probe = path.join(parent, `.codetune-probe-${process.pid}`);
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe, { force: true });
+  } catch (e) {
+    const fe = fromFsError(e, parent);
+    throw new CodetuneError(fe.code, `cannot write the adapter next to ${out}: ${fe.message}; choose a writable --out`, { file: parent });
+  }
+}
+
+export async function loadDataset(r: ResolvedOptions, tok: CodeTokenizer, config: ModelConfig): Promise<{ dataset: Dataset; fingerprint: string }> {
+  if (tok.vocabSize > config.vocabSize) {
+    throw new CodetuneError('TOKENIZER_MISMATCH', `${r.model}: tokenizer.json has ${tok.vocabSize} ids but the model's vocab_size is ${config.vocabSize}; the tokenizer belongs to another model`, { file: path.join(r.model, 'tokenizer.json') });
+  }
+  // One extra token per row: inputs are ids[0..T-1], targets ids[1..T].
+  const dataset = await buildDataset({ repo: r.repo, tokenizer: tok, seqLen: r.seqLen + 1, seed: r.seed, valFraction: r.valFraction, include: r.include, exclude: r.exclude, cacheDir: r.cacheDir });
+  if (dataset.train.length === 0) {
+    throw new CodetuneError('EMPTY_DATASET', `${r.repo}: the dataset has no training examples (${dataset.stats.files.kept} of ${dataset.stats.files.seen} files kept); add source files to the repo or loosen --include/--exclude`, { file: r.repo });
+  }
+  const h = crypto.createHash('sha1');
+  for (const split of [dataset.train, dataset.val]) {
+    h.update(`${split.length};`);
+    for (const s of split) {
+      for (let i = 0; i < s.ids.length; i++) {
+        if (s.ids[i] < 0 || s.ids[i] >= config.vocabSize) {
+          throw new CodetuneError('TOKENIZER_MISMATCH', `the dataset holds token id ${s.ids[i]}, outside the model's vocabulary of ${config.vocabSize}; the tokenizer does not match the model`);
+        }
+      }
+      h.update(s.ids);
+      h.update(s.lossMask);
+    }
+  }
+  return { dataset, fingerprint: h.digest('hex') };
+}
+
+function loraTrainables(model: CausalLM, r: ResolvedOptions, baseModel: string): Trainables {
+  const cfg = loraConfig({ r: r.rank, alpha: r.alpha, dropout: r.dropout, targetModules: r.targets });
+  const adapter = LoraAdapter.create(model, cfg, r.seed);
+  const names: string[] = [];
+  for (const m of adapter.modules()) {
+    names.push(`base_model.model.${m}.lora_A.weight`, `base_model.model.${m}.lora_B.weight`);
+  }
+  const t: Trainables = {
+    kind: 'lora',
+    vars: adapter.variables(),
+    names,
+    parameterCount: adapter.parameterCount(),
+    adapter,
+    useTrained: (on, training = false) => model.setLoraTerms(on ? loraTerms([{ adapter, weight: 1 }], training) : new Map()),
+    save: (dir, extra) => saveAdapter(adapter, dir, baseModel, extra),
+    dispose: () => adapter.dispose(),
+  };
+  t.useTrained(true, true);
+  return t;
+}
+
+const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+function fullTrainables(model: CausalLM, weights: Map<string, tf.Variable>, baseDir: string): Trainables {
+  const names = [...weights.keys()];
+  const vars = names.map((n) => weights.get(n)!);
+  return {
+    kind: 'full',
+    vars,
+    names,
+    parameterCount: vars.reduce((s, v) => s + v.size, 0),
+    adapter: null,
+    useTrained: () => undefined,
+    save(dir, extra) {
+      const staged = `${dir}.partial-${process.pid}`;
+      fs.rmSync(staged, { recursive: true, force: true });
+      try {
+        const tensors: Record<string, TensorToWrite> = {};
+        vars.forEach((v, i) => {
+          tensors[names[i]] = { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array };
+        });
+        writeSafetensors(path.join(staged, 'model.safetensors'), tensors, { format: 'pt' });
+        for (const f of MODEL_FILES.filter((x) => fs.existsSync(path.join(baseDir, x)))) {
+          writeFileAtomic(path.join(staged, f), fs.readFileSync(path.join(baseDir, f)));
+        }
+        for (const [name, text] of Object.entries(extra)) {
+          writeFileAtomic(path.join(staged, name), text);
+        }
+        replaceDirAtomic(staged, dir);
+      } catch (e) {
+        fs.rmSync(staged, { recursive: true, force: true });
+        throw e;
+      }
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** Backend, tokenizer, dataset, model and trainables for one run. */
+export async function prepare(r: ResolvedOptions, log: (m: string) => void): Promise<Prepared> {
+  const backend = await initBackend(r.backend);
+  registerTrainingKernels();
+  log(`backend ${backend.backend} (${backend.provider})`);
+  checkWritable(r.out);
+  const config = readModelConfig(r.model);
+  const tok = CodeTokenizer.fromDir(r.model);
+  const { dataset, fingerprint } = await loadDataset(r, tok, config);
+  const t = dataset.stats.tokens;
+  log(`dataset: ${dataset.stats.files.kept} files, ${dataset.stats.examples.total} examples; ${t?.trainSequences ?? 0} train + ${t?.valSequences ?? 0} val sequences of ${r.seqLen} tokens; ${dataset.valPairs.length} held-out NL→code pairs`);
+  let model: CausalLM;
+  let trainables: Trainables;
+  if (r.full) {
+    const weights = new Map<string, tf.Variable>();
+    for (const [name, w] of loadWeights(r.model, config)) {
+      weights.set(name, tf.variable(w, true, `full/${name}`));
+      w.dispose();
+    }
+    model = new CausalLM(config, weights);
+    trainables = fullTrainables(model, weights, r.model);
+  } else {
+    model = loadModel(r.model);
+    trainables = loraTrainables(model, r, path.resolve(r.model));
+  }
+  log(`${trainables.kind === 'lora' ? `LoRA r=${r.rank} alpha=${r.alpha} on ${trainables.adapter!.modules().length} modules` : 'full fine-tuning'}: ${trainables.parameterCount} trainable parameters`);
+  return { backend, tok, config, dataset, fingerprint, model, trainables };
+}
