@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   download: async () => (await import('./commands/hub')).download,
   models: async () => (await import('./commands/hub')).models,
   dataset: async () => (await import('./commands/dataset')).dataset,
+  train: async () => (await import('./commands/train')).train,
+  eval: async () => (await import('./commands/train')).evalCmd,
 };
 
 function help(): string {
