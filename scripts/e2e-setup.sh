@@ -69,7 +69,7 @@ install_code_server() {
   rm -rf "$CACHE"
   mkdir -p "$CACHE"
   log "fetching code-server@$CODE_SERVER_VERSION from the npm registry"
-  (cd "$CACHE" && npm pack --silent "code-server@$CODE_SERVER_VERSION" >/dev/null)
+  (cd "$CACHE" && npm pack --loglevel=error "code-server@$CODE_SERVER_VERSION" >/dev/null)
   tar xzf "$CACHE/code-server-$CODE_SERVER_VERSION.tgz" -C "$CACHE"
   rm -f "$CACHE/code-server-$CODE_SERVER_VERSION.tgz"
 

@@ -12,7 +12,7 @@ import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { freePort, killGroup, killGroupAndWait, runChecked, tail, waitForHttp } from './process';
+import { freePort, killGroup, killGroupAndWait, pollUntil, runChecked, tail, waitForHttp } from './process';
 import { CHROMIUM, CODE_SERVER_ENTRY, REPO_ROOT } from './setup';
 
 export const ARTIFACTS = join(REPO_ROOT, 'test/e2e/artifacts');
@@ -209,15 +209,15 @@ export class Harness {
   }
 
   /**
-   * Inline completion ghost text in the active editor: the first line is an injected
-   * `.ghost-text-decoration`, further lines a `.ghost-text` view zone. Waits until
-   * there is some, or until it matches `match`.
+   * Inline completion ghost text in the active editor: the first line is injected
+   * `.ghost-text-decoration` spans, further lines `.ghost-text` spans in a view zone.
+   * Waits until there is some, or until it matches `match`.
    */
   async readGhostText(match?: RegExp, timeoutMs?: number): Promise<string> {
     return this.guard(`ghost text${match ? ` ${match}` : ''}`, async () => {
       const editor = this.page.locator('.editor-group-container.active .monaco-editor').first();
       let last = '';
-      await this.poll(timeoutMs, async () => {
+      await pollUntil(timeoutMs ?? this.opts.timeoutMs ?? 30_000, async () => {
         last = await editor.evaluate((root) => {
           const first = Array.from(root.querySelectorAll('.ghost-text-decoration')).map((e) => e.textContent ?? '').join('');
           const rest = new Map<Element, string>(); // additional lines: spans grouped by their view line
@@ -247,7 +247,7 @@ export class Harness {
     return this.guard(`output channel${expected ? ` "${expected}"` : ''}`, async () => {
       const input = this.page.locator('.part.panel .monaco-editor textarea[aria-label$=" - Output"]').filter({ visible: true });
       let shown = '';
-      await this.poll(timeoutMs, async () => {
+      await pollUntil(timeoutMs ?? this.opts.timeoutMs ?? 30_000, async () => {
         const labels = await input.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
         shown = labels.length > 0 ? labels[0].replace(/ - Output$/, '') : '';
         return expected === undefined ? shown !== '' : shown === expected;
@@ -291,16 +291,6 @@ export class Harness {
       const file = join(ARTIFACTS, `${this.opts.name}-FAILED-${what.replace(/[^\w-]+/g, '_').slice(0, 60)}-${Date.now()}.png`);
       const shot = await this.screenshot(file).then(() => `screenshot: ${file}`, (err: Error) => `no screenshot: ${err.message}`);
       throw new Error(`e2e step failed: ${what}: ${(e as Error).message}\n${shot}`, { cause: e });
-    }
-  }
-
-  private async poll(timeoutMs: number | undefined, cond: () => Promise<boolean>, detail: () => string): Promise<void> {
-    const deadline = Date.now() + (timeoutMs ?? this.opts.timeoutMs ?? 30_000);
-    while (!(await cond())) {
-      if (Date.now() > deadline) {
-        throw new Error(`timed out; ${detail()}`);
-      }
-      await new Promise((r) => setTimeout(r, 200));
     }
   }
 }

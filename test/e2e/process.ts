@@ -94,3 +94,14 @@ export async function killGroupAndWait(proc: ChildProcess): Promise<void> {
 export function tail(file: string, lines = 60): string {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)';
 }
+
+/** Polls `cond` every 200 ms until it holds; after `timeoutMs` throws with `detail()`. */
+export async function pollUntil(timeoutMs: number, cond: () => Promise<boolean>, detail: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms; ${detail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

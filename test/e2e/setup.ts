@@ -25,7 +25,10 @@ export function ensureE2E(): Promise<Readiness> {
     try {
       await runChecked('bash', [join(REPO_ROOT, 'scripts/e2e-setup.sh')], { timeoutMs: 15 * 60_000 });
     } catch (e) {
-      reason = `code-server/chromium could not be installed by scripts/e2e-setup.sh: ${(e as Error).message}`;
+      const lines = (e as Error).message.split('\n').filter((l) => l.trim() !== '');
+      const cause = lines.slice(1).find((l) => /error|fail|cannot|denied|not found/i.test(l)) ?? lines.at(-1);
+      console.error(`# scripts/e2e-setup.sh failed:\n${lines.join('\n')}`);
+      reason = `code-server/chromium could not be installed (scripts/e2e-setup.sh: ${lines[0]}; ${cause})`;
     }
     if (!reason && !existsSync(CODE_SERVER_ENTRY)) {
       reason = `code-server is missing after setup (${CODE_SERVER_ENTRY})`;

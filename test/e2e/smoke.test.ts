@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { ARTIFACTS, Harness } from './harness';
 import { ensureE2E, makeGitRepo } from './setup';
-import { codetuneVsix, fixtureVsix, listZip } from './vsix';
+import { codetuneVsix, fixtureVsix, listZip, readZipEntry } from './vsix';
 
 describe('e2e smoke: Codetune in code-server', { timeout: 10 * 60_000 }, () => {
   const started = Date.now();
@@ -58,6 +58,14 @@ describe('e2e smoke: Codetune in code-server', { timeout: 10 * 60_000 }, () => {
     assert.ok(files.some((f) => /^extension\/dist\/.*\.wasm$/.test(f)), 'no wasm binaries');
     const stray = files.filter((f) => /\.(ts|map)$|node_modules\/|^extension\/(server|test|bench|webview|extension|scripts|docs)\//.test(f));
     assert.deepEqual(stray, []);
+    for (const f of ['extension/dist/extension.js', 'extension/dist/cli.js']) {
+      const js = readZipEntry(vsix, f).toString('utf8');
+      assert.doesNotMatch(js, /sourceMappingURL/, `${f} points at a source map`);
+      const lines = js.split('\n').length;
+      assert.ok(js.length / lines > 200, `${f} does not look minified: ${js.length} chars on ${lines} lines`);
+    }
+    const manifest = JSON.parse(readZipEntry(vsix, 'extension/package.json').toString('utf8')) as { name: string; version: string };
+    assert.match(vsix, new RegExp(`${manifest.name}-${manifest.version}\\.vsix$`));
   });
 
   test('"Codetune: Show logs" shows the Codetune output channel', async (t) => {

@@ -4,6 +4,7 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { runChecked } from './process';
 import { REPO_ROOT } from './setup';
 
@@ -89,9 +90,10 @@ function newestMtime(paths: string[]): number {
   return newest;
 }
 
+interface ZipEntry { name: string; method: number; compressedSize: number; localHeader: number }
+
 /** Entries of a zip file (a .vsix), from its central directory. */
-export function listZip(file: string): string[] {
-  const buf = readFileSync(file);
+function zipEntries(buf: Buffer, file: string): ZipEntry[] {
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65_557); i--) {
     if (buf.readUInt32LE(i) === 0x06054b50) {
@@ -102,19 +104,44 @@ export function listZip(file: string): string[] {
   if (eocd < 0) {
     throw new Error(`${file}: not a zip file`);
   }
-  const count = buf.readUInt16LE(eocd + 10);
+  const entries: ZipEntry[] = [];
   let at = buf.readUInt32LE(eocd + 16);
-  const names: string[] = [];
-  for (let n = 0; n < count; n++) {
+  for (let n = buf.readUInt16LE(eocd + 10); n > 0; n--) {
     if (buf.readUInt32LE(at) !== 0x02014b50) {
-      throw new Error(`${file}: bad central directory entry ${n}`);
+      throw new Error(`${file}: bad central directory`);
     }
     const nameLen = buf.readUInt16LE(at + 28);
-    const extraLen = buf.readUInt16LE(at + 30);
-    const commentLen = buf.readUInt16LE(at + 32);
-    names.push(buf.toString('utf8', at + 46, at + 46 + nameLen));
-    at += 46 + nameLen + extraLen + commentLen;
+    entries.push({
+      name: buf.toString('utf8', at + 46, at + 46 + nameLen),
+      method: buf.readUInt16LE(at + 10),
+      compressedSize: buf.readUInt32LE(at + 20),
+      localHeader: buf.readUInt32LE(at + 42),
+    });
+    at += 46 + nameLen + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
   }
-  return names;
+  return entries;
 }
 
+/** Names of the files in a zip file (a .vsix). */
+export function listZip(file: string): string[] {
+  return zipEntries(readFileSync(file), file).map((e) => e.name);
+}
+
+/** Contents of one file in a zip file (stored or deflated). */
+export function readZipEntry(file: string, name: string): Buffer {
+  const buf = readFileSync(file);
+  const entry = zipEntries(buf, file).find((e) => e.name === name);
+  if (!entry) {
+    throw new Error(`${file}: no ${name}`);
+  }
+  const h = entry.localHeader;
+  const start = h + 30 + buf.readUInt16LE(h + 26) + buf.readUInt16LE(h + 28);
+  const data = buf.subarray(start, start + entry.compressedSize);
+  if (entry.method === 0) {
+    return data;
+  }
+  if (entry.method === 8) {
+    return inflateRawSync(data);
+  }
+  throw new Error(`${file}: ${name} uses compression method ${entry.method}`);
+}
