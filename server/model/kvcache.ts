@@ -1,5 +1,6 @@
 // Key/value cache for incremental decoding: per layer, keys and values of every
-// position seen so far, [B, nKV, S, hD]. Tensors here outlive tf.tidy (kept) and are
+// position seen so far. Keys are kept transposed, [B, nKV, hD, S], so attention
+// multiplies q × kᵀ without transposing the whole cache each step; values [B, nKV, S, hD]. Tensors here outlive tf.tidy (kept) and are
 // disposed when replaced, truncated or when the cache is disposed.
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -14,11 +15,11 @@ export class KVCache {
     this.v = new Array<tf.Tensor4D | null>(numLayers).fill(null);
   }
 
-  /** Append this step's keys/values for `layer`; returns the full keys/values [B, nKV, S, hD]. */
+  /** Append this step's keys kᵀ [B, nKV, hD, T] and values [B, nKV, T, hD]; returns all positions. */
   append(layer: number, kNew: tf.Tensor4D, vNew: tf.Tensor4D): { k: tf.Tensor4D; v: tf.Tensor4D } {
     const oldK = this.k[layer];
     const oldV = this.v[layer];
-    const k = tf.keep(oldK ? tf.concat([oldK, kNew], 2) : kNew.clone()); // [B, nKV, S, hD]
+    const k = tf.keep(oldK ? tf.concat([oldK, kNew], 3) : kNew.clone()); // [B, nKV, hD, S]
     const v = tf.keep(oldV ? tf.concat([oldV, vNew], 2) : vNew.clone());
     oldK?.dispose();
     oldV?.dispose();
@@ -38,13 +39,12 @@ export class KVCache {
       return;
     }
     for (let i = 0; i < this.numLayers; i++) {
-      for (const store of [this.k, this.v]) {
-        const t = store[i];
-        if (t) {
-          store[i] = n === 0 ? null : tf.keep(tf.slice(t, [0, 0, 0, 0], [-1, -1, n, -1]));
-          t.dispose();
-        }
-      }
+      const k = this.k[i];
+      const v = this.v[i];
+      this.k[i] = k && n > 0 ? tf.keep(tf.slice(k, [0, 0, 0, 0], [-1, -1, -1, n])) : null;
+      this.v[i] = v && n > 0 ? tf.keep(tf.slice(v, [0, 0, 0, 0], [-1, -1, n, -1])) : null;
+      k?.dispose();
+      v?.dispose();
     }
     this.length = n;
   }

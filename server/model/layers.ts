@@ -93,7 +93,8 @@ export interface AttentionShape {
 
 /**
  * Grouped-query attention. x [B·T, H] → [B·T, H].
- * `kv` receives this step's rotated keys/values and returns all positions (the KV cache),
+ * `kv` receives this step's rotated keys (transposed, [B, nKV, hD, T]) and values and
+ * returns those of all positions (the KV cache),
  * so prefill and incremental decode share this code.
  */
 export function attention(
@@ -112,11 +113,11 @@ export function attention(
   const q = applyRope(heads(linear(x, w.q, ctx), nH), rope.cos, rope.sin); // [B, nH, T, hD]
   const kNew = applyRope(heads(linear(x, w.k, ctx), nKV), rope.cos, rope.sin); // [B, nKV, T, hD]
   const vNew = heads(linear(x, w.v, ctx), nKV); // [B, nKV, T, hD]
-  const { k, v } = kv(kNew, vNew); // each [B, nKV, S, hD]
-  const S = k.shape[2];
+  const { k, v } = kv(tf.transpose(kNew, [0, 1, 3, 2]), vNew); // kᵀ [B, nKV, hD, S], v [B, nKV, S, hD]
+  const S = k.shape[3];
   // Query heads kv·g … kv·g+g-1 share key/value head kv: group them without copying K/V.
   const qg = tf.reshape(q, [B * nKV, g * T, hD]) as tf.Tensor3D; // [B·nKV, g·T, hD]
-  const kT = tf.transpose(tf.reshape(k, [B * nKV, S, hD]), [0, 2, 1]) as tf.Tensor3D; // [B·nKV, hD, S]
+  const kT = tf.reshape(k, [B * nKV, hD, S]) as tf.Tensor3D; // [B·nKV, hD, S]
   let scores: tf.Tensor = tf.mul(bmm(qg, kT), 1 / Math.sqrt(hD)); // [B·nKV, g·T, hD] × [B·nKV, hD, S] → [B·nKV, g·T, S]
   if (mask) {
     scores = tf.add(tf.reshape(scores, [B * nKV, g, T, S]), mask); // mask [T, S] broadcast
