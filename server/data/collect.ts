@@ -117,9 +117,11 @@ export type ReadResult = { ok: true; bytes: Buffer; blob: string } | { ok: false
 
 /**
  * Read a tracked file from the work tree, never through a symlink that leaves the repo.
- * Files over `maxBytes` are not read at all.
+ * Files over `maxBytes` are not read at all. `knownBlob` is the index blob id of a file
+ * git reports unchanged: git has then already checked that no symlink leads to it, so
+ * the realpath check and the hashing are skipped.
  */
-export function readTracked(root: string, rel: string, maxBytes: number): ReadResult {
+export function readTracked(root: string, rel: string, maxBytes: number, knownBlob?: string): ReadResult {
   const abs = path.join(root, rel);
   let st: fs.Stats;
   try {
@@ -133,21 +135,23 @@ export function readTracked(root: string, rel: string, maxBytes: number): ReadRe
   if (!st.isFile()) {
     return { ok: false, reason: 'deleted' };
   }
-  let real: string;
-  try {
-    real = fs.realpathSync(abs);
-  } catch {
-    return { ok: false, reason: 'deleted' };
-  }
-  if (real !== root && !real.startsWith(root + path.sep)) {
-    return { ok: false, reason: 'outside_repo' };
+  if (!knownBlob) {
+    let real: string;
+    try {
+      real = fs.realpathSync(abs);
+    } catch {
+      return { ok: false, reason: 'deleted' };
+    }
+    if (real !== root && !real.startsWith(root + path.sep)) {
+      return { ok: false, reason: 'outside_repo' };
+    }
   }
   if (st.size > maxBytes) {
     return { ok: false, reason: 'too_large' };
   }
   try {
     const bytes = fs.readFileSync(abs);
-    return { ok: true, bytes, blob: gitBlobId(bytes) };
+    return { ok: true, bytes, blob: knownBlob ?? gitBlobId(bytes) };
   } catch {
     return { ok: false, reason: 'unreadable' };
   }

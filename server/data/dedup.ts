@@ -1,17 +1,12 @@
 // Dedup: exact (hash of whitespace-normalised text) and near-duplicate (MinHash
 // LSH over word 5-grams, Jaccard >= 0.7, the BigCode setting). One file of each
 // cluster is kept: the first in path order, so results are deterministic.
-import * as crypto from 'node:crypto';
 
 export const NUM_PERM = 128;
 export const BANDS = 16; // 16 bands x 8 rows: the S-curve's threshold (1/16)^(1/8) = 0.71
 export const ROWS = NUM_PERM / BANDS;
 export const SHINGLE = 5;
 export const JACCARD_THRESHOLD = 0.7;
-
-export function normalisedHash(text: string): string {
-  return crypto.createHash('sha1').update(text.replace(/\s+/g, ' ').trim()).digest('hex');
-}
 
 // Fixed permutation parameters (odd multipliers), from a simple deterministic generator.
 const PERM_A = new Uint32Array(NUM_PERM);
@@ -30,56 +25,107 @@ const PERM_B = new Uint32Array(NUM_PERM);
   }
 }
 
-function fnv1a(s: string, from: number, to: number): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+export interface Fingerprint {
+  /** 64-bit hash (hex) of the text with whitespace runs collapsed: exact dedup. */
+  normHash: string;
+  /** MinHash over word 5-grams; null when the text has no 5-gram. */
+  sig: Uint32Array | null;
 }
 
-/** Hashes of the distinct word 5-grams of `text` (words: runs of [A-Za-z0-9_]). */
-export function shingles(text: string): Uint32Array {
+/** One pass over the text: the whitespace-normalised hash and the word hashes, then MinHash. */
+export function fingerprint(text: string): Fingerprint {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x1b873593;
   const words: number[] = [];
-  const re = /[A-Za-z0-9_]+/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    words.push(fnv1a(text, m.index, m.index + m[0].length));
+  let w = 0;
+  let inWord = false;
+  let pendingSpace = false;
+  let started = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11) {
+      pendingSpace = started;
+      if (inWord) {
+        words.push(w >>> 0);
+        inWord = false;
+      }
+      continue;
+    }
+    if (pendingSpace) {
+      h1 = Math.imul(h1 ^ 32, 0x01000193);
+      h2 = Math.imul(h2 ^ 32, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+      pendingSpace = false;
+    }
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+    started = true;
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
+      w = inWord ? Math.imul(w ^ c, 0x01000193) : Math.imul(0x811c9dc5 ^ c, 0x01000193);
+      inWord = true;
+    } else if (inWord) {
+      words.push(w >>> 0);
+      inWord = false;
+    }
   }
-  const set = new Set<number>();
-  for (let i = 0; i + SHINGLE <= words.length; i++) {
+  if (inWord) {
+    words.push(w >>> 0);
+  }
+  const normHash = (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+  return { normHash, sig: minhashOfWords(words) };
+}
+
+/** Distinct word 5-gram hashes, sorted. */
+function shingleSet(words: number[]): Uint32Array {
+  const n = words.length - SHINGLE + 1;
+  if (n <= 0) {
+    return new Uint32Array(0);
+  }
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
     let h = 0x12345678;
     for (let j = 0; j < SHINGLE; j++) {
       h = Math.imul(h ^ words[i + j], 0x5bd1e995);
       h ^= h >>> 13;
     }
-    set.add(h >>> 0);
+    all[i] = h >>> 0;
   }
-  return Uint32Array.from(set);
+  all.sort();
+  let u = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || all[i] !== all[i - 1]) {
+      all[u++] = all[i];
+    }
+  }
+  return all.subarray(0, u);
 }
 
-/** MinHash signature; null when the text has no 5-gram (too short to compare). */
-export function minhash(text: string): Uint32Array | null {
-  const sh = shingles(text);
+function minhashOfWords(words: number[]): Uint32Array | null {
+  const sh = shingleSet(words);
   if (sh.length === 0) {
     return null;
   }
-  const sig = new Uint32Array(NUM_PERM).fill(0xffffffff);
-  for (let k = 0; k < sh.length; k++) {
-    const x = sh[k];
-    for (let i = 0; i < NUM_PERM; i++) {
-      let h = Math.imul(x ^ PERM_B[i], PERM_A[i]);
-      h ^= h >>> 15;
-      h = Math.imul(h, 0x2c1b3c6d);
-      h ^= h >>> 12;
-      h >>>= 0;
-      if (h < sig[i]) {
-        sig[i] = h;
+  const sig = new Uint32Array(NUM_PERM);
+  for (let i = 0; i < NUM_PERM; i++) {
+    const a = PERM_A[i];
+    const b = PERM_B[i];
+    let min = 0xffffffff;
+    for (let k = 0; k < sh.length; k++) {
+      let h = Math.imul(sh[k] ^ b, a);
+      h = (h ^ (h >>> 16)) >>> 0;
+      if (h < min) {
+        min = h;
       }
     }
+    sig[i] = min;
   }
   return sig;
+}
+
+/** MinHash signature of a text (see `fingerprint`). */
+export function minhash(text: string): Uint32Array | null {
+  return fingerprint(text).sig;
 }
 
 export function estimateJaccard(a: Uint32Array, b: Uint32Array): number {

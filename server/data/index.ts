@@ -79,10 +79,11 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       skip(pc.skip);
       continue;
     }
+    const clean = !repo.modified.has(f.path);
     let blob = f.blob;
-    let rec = repo.modified.has(f.path) ? undefined : cache.get(blob, f.path);
+    let rec = clean ? cache.get(blob, f.path) : undefined;
     if (!rec) {
-      const read = readTracked(repo.root, f.path, filters.maxFileBytes);
+      const read = readTracked(repo.root, f.path, filters.maxFileBytes, clean ? f.blob : undefined);
       if (!read.ok) {
         skip(read.reason);
         continue;

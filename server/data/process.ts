@@ -4,13 +4,13 @@ import type { FileRecord, FilterOptions } from './types';
 import { checkContent, decodeText } from './filters';
 import { languageOf, pathHeader, type LanguageInfo } from './languages';
 import { redactSecrets } from './secrets';
-import { minhash, normalisedHash } from './dedup';
+import { fingerprint } from './dedup';
 import { isTestPath } from './doccomment';
 import { hasGrammarSpec, treeSitterPairs } from './pairs';
 import { commentBlocks, heuristicPairs } from './heuristic';
 
 /** Bump when processing changes, so old cache entries are not reused. */
-export const PROCESS_VERSION = 5;
+export const PROCESS_VERSION = 6;
 
 export async function processFile(p: string, bytes: Uint8Array, info: LanguageInfo | null, filters: FilterOptions): Promise<FileRecord> {
   const decoded = decodeText(bytes);
@@ -28,10 +28,10 @@ export async function processFile(p: string, bytes: Uint8Array, info: LanguageIn
   }
   // Redact first: everything below (fingerprints, pairs, the cache) sees only redacted text.
   const red = redactSecrets(text);
-  const rec: FileRecord = { language: lang.language, text: red.text, secrets: red.counts, normHash: normalisedHash(red.text) };
-  const sig = minhash(red.text);
-  if (sig) {
-    rec.sig = sig;
+  const fp = fingerprint(red.text);
+  const rec: FileRecord = { language: lang.language, text: red.text, secrets: red.counts, normHash: fp.normHash };
+  if (fp.sig) {
+    rec.sig = fp.sig;
   }
   const header = pathHeader(p, lang);
   rec.comments = lang.kind === 'code' ? commentBlocks(red.text, lang.lineComment, header) : [];

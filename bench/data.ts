@@ -1,0 +1,192 @@
+// Data pipeline bench: `npm run bench -- data [--files N] [--no-real]`.
+// Two repos: a generated one (20,000 files in mixed languages) and a real code base
+// from an npm package tarball (lodash, unpacked into a fresh git repo). For each:
+// full build without and with tokenization, and an incremental rebuild after a
+// one-file change. Writes bench/results/data.json.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildDataset, type DatasetStats } from '../server/data/index';
+import { CodeTokenizer, qwenTokenizerDir } from '../server/model/tokenizer';
+import { printTable, writeResults } from './_util';
+
+const REAL_PACKAGE = 'lodash@4.17.21';
+
+function git(dir: string, ...args: string[]): void {
+  execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
+}
+
+function commitRepo(dir: string): void {
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Bench');
+  git(dir, 'config', 'user.email', 'bench@example.invalid');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'import');
+}
+
+/** `npm pack` the package (from the npm registry) and unpack it into a fresh git repo. */
+function realRepo(root: string): string {
+  const packDir = path.join(root, 'pack');
+  fs.mkdirSync(packDir, { recursive: true });
+  const out = execFileSync('npm', ['pack', REAL_PACKAGE, '--silent'], { cwd: packDir, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const repo = path.join(root, 'real');
+  fs.mkdirSync(repo);
+  execFileSync('tar', ['xzf', path.join(packDir, out), '-C', repo, '--strip-components=1']);
+  commitRepo(repo);
+  return repo;
+}
+
+interface CaseResult {
+  files: number;
+  mb: number;
+  full_s: number;
+  files_per_s: number;
+  mb_per_s: number;
+  /** The same rates over CPU time: the machine is shared, so wall time includes waiting. */
+  full_cpu_s: number;
+  files_per_s_cpu: number;
+  mb_per_s_cpu: number;
+  load_avg: number;
+  full_tokenized_s: number;
+  files_per_s_tokenized: number;
+  incremental_s: number;
+  incremental_fraction: number;
+  incremental_tokenized_s: number;
+  incremental_fraction_tokenized: number;
+  examples: Record<string, number>;
+  stats: DatasetStats;
+}
+
+/** Wall seconds, and this process's CPU seconds (git subprocesses not included). */
+async function timed<T>(f: () => Promise<T>): Promise<[T, number, number]> {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  const r = await f();
+  const cpu = process.cpuUsage(c);
+  return [r, (performance.now() - t) / 1000, (cpu.user + cpu.system) / 1e6];
+}
+
+async function measure(name: string, repo: string, tok: CodeTokenizer, work: string): Promise<CaseResult> {
+  const changed = (i: number): void => {
+    // One-file change: rewrite a tracked source file in the work tree.
+    const files = execFileSync('git', ['ls-files', '*.js', '*.ts', '*.py'], { cwd: repo, encoding: 'utf8' }).split('\n').filter(Boolean);
+    const f = path.join(repo, files[Math.floor(files.length / 2)]);
+    fs.appendFileSync(f, `\n// Bench edit number ${i} adds a line here.\nvar benchEdit${i} = ${i};\n`);
+  };
+  process.stderr.write(`[${name}] full build (no tokenizer)...\n`);
+  const [full, fullS, fullCpu] = await timed(() => buildDataset({ repo, cacheDir: null }));
+  process.stderr.write(`[${name}] full build (Qwen tokenizer)...\n`);
+  const [fullTok, fullTokS] = await timed(() => buildDataset({ repo, cacheDir: null, tokenizer: tok }));
+  const cacheA = path.join(work, `${name}-cache-a`);
+  const cacheB = path.join(work, `${name}-cache-b`);
+  process.stderr.write(`[${name}] warm caches, then incremental rebuilds after a one-file change...\n`);
+  await buildDataset({ repo, cacheDir: cacheA });
+  await buildDataset({ repo, cacheDir: cacheB, tokenizer: tok });
+  changed(1);
+  const [, incS] = await timed(() => buildDataset({ repo, cacheDir: cacheA }));
+  const [incTok, incTokS] = await timed(() => buildDataset({ repo, cacheDir: cacheB, tokenizer: tok }));
+  if (incTok.stats.cache.misses !== 1) {
+    throw new Error(`expected one changed file, the cache missed ${incTok.stats.cache.misses}`);
+  }
+  const files = full.stats.files.tracked;
+  const mb = full.stats.bytes.seen / 1e6;
+  return {
+    files,
+    mb,
+    full_s: fullS,
+    files_per_s: files / fullS,
+    mb_per_s: mb / fullS,
+    full_cpu_s: fullCpu,
+    files_per_s_cpu: files / fullCpu,
+    mb_per_s_cpu: mb / fullCpu,
+    load_avg: os.loadavg()[0],
+    full_tokenized_s: fullTokS,
+    files_per_s_tokenized: files / fullTokS,
+    incremental_s: incS,
+    incremental_fraction: incS / fullS,
+    incremental_tokenized_s: incTokS,
+    incremental_fraction_tokenized: incTokS / fullTokS,
+    examples: fullTok.stats.examples.byType,
+    stats: fullTok.stats,
+  };
+}
+
+export default async function bench(args: string[]): Promise<void> {
+  const nIdx = args.indexOf('--files');
+  const nFiles = nIdx >= 0 ? Number(args[nIdx + 1]) : 20_000;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'codetune-bench-data-'));
+  try {
+    const tok = CodeTokenizer.fromDir(qwenTokenizerDir());
+    const cases: Record<string, CaseResult> = {};
+    const genDir = path.join(work, 'generated');
+    process.stderr.write(`generating ${nFiles} files...\n`);
+    generateRepo(genDir, nFiles, 1);
+    commitRepo(genDir);
+    cases.generated = await measure('generated', genDir, tok, work);
+    if (!args.includes('--no-real')) {
+      cases.real = await measure('real', realRepo(work), tok, work);
+    }
+    const rows = Object.entries(cases).map(([name, c]) => ({
+      case: name,
+      files: c.files,
+      MB: c.mb,
+      'files/s': c.files_per_s,
+      'MB/s': c.mb_per_s,
+      'files/s cpu': c.files_per_s_cpu,
+      'MB/s cpu': c.mb_per_s_cpu,
+      'files/s tok': c.files_per_s_tokenized,
+      'incr frac': c.incremental_fraction,
+      'incr frac tok': c.incremental_fraction_tokenized,
+      pair: c.examples.pair,
+      comment: c.examples.comment,
+      fim: c.examples.fim,
+      lm: c.examples.lm,
+      load: c.load_avg,
+    }));
+    printTable(`data pipeline (${os.cpus().length} cpus; real = ${REAL_PACKAGE})`, rows);
+    writeResults('data', { cases, real_package: REAL_PACKAGE, cpus: os.cpus().length, node: process.version });
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// --- generated repo -------------------------------------------------------------
+
+const WORDS = 'user order item price total count index value name list map cache queue node tree graph edge path file line token parse render fetch store load save merge split sort filter reduce scale limit offset buffer stream event handler config option result error state'.split(' ');
+
+export function generateRepo(dir: string, n: number, seed: number): void {
+  let s = seed >>> 0;
+  const r = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  const w = (): string => WORDS[Math.floor(r() * WORDS.length)];
+  const cap = (x: string): string => x[0].toUpperCase() + x.slice(1);
+  const ident = (): string => `${w()}${cap(w())}${Math.floor(r() * 1000)}`;
+  const doc = (): string => `${cap(w())} the ${w()} ${w()} of each ${w()} and return the ${w()}.`;
+  const stmts = (k: number, fmt: (a: string, b: string, c: number) => string): string[] => Array.from({ length: k }, () => fmt(ident(), ident(), Math.floor(r() * 100000)));
+  const langs: Array<[string, () => string]> = [
+    ['ts', () => `/** ${doc()} */\nexport function ${ident()}(${w()}: number[]): number {\n${stmts(3 + Math.floor(r() * 6), (a, b, c) => `  const ${a} = ${b.length} * ${c};`).join('\n')}\n  return ${c0()};\n}\n`],
+    ['js', () => `// ${doc()}\nfunction ${ident()}(${w()}) {\n${stmts(3 + Math.floor(r() * 6), (a, b, c) => `  var ${a} = ${c} + "${b}";`).join('\n')}\n  return null;\n}\n`],
+    ['py', () => `def ${ident()}(${w()}):\n    """${doc()}"""\n${stmts(3 + Math.floor(r() * 6), (a, b, c) => `    ${a} = ${c} * len("${b}")`).join('\n')}\n    return None\n\n`],
+    ['go', () => `// ${cap(ident())} does this: ${doc()}\nfunc ${cap(ident())}(x int) int {\n${stmts(3 + Math.floor(r() * 6), (a, _b, c) => `\t${a} := x * ${c}\n\t_ = ${a}`).join('\n')}\n\treturn x\n}\n\n`],
+    ['rs', () => `/// ${doc()}\npub fn ${ident().toLowerCase()}(x: i64) -> i64 {\n${stmts(3 + Math.floor(r() * 6), (a, _b, c) => `    let ${a.toLowerCase()} = x * ${c};`).join('\n')}\n    x\n}\n\n`],
+    ['java', () => `  /** ${doc()} */\n  public int ${ident()}(int x) {\n${stmts(3 + Math.floor(r() * 6), (a, _b, c) => `    int ${a} = x * ${c};`).join('\n')}\n    return x;\n  }\n`],
+    ['cs', () => `  /// <summary>${doc()}</summary>\n  public int ${cap(ident())}(int x) {\n${stmts(3 + Math.floor(r() * 6), (a, _b, c) => `    var ${a} = x * ${c};`).join('\n')}\n    return x;\n  }\n`],
+    ['c', () => `/* ${doc()} */\nint ${ident()}(int x) {\n${stmts(3 + Math.floor(r() * 6), (a, _b, c) => `  int ${a} = x * ${c};`).join('\n')}\n  return x;\n}\n\n`],
+    ['cpp', () => `/// ${doc()}\nint ${ident()}(int x) {\n${stmts(3 + Math.floor(r() * 6), (a, _b, c) => `  auto ${a} = x * ${c};`).join('\n')}\n  return x;\n}\n\n`],
+  ];
+  function c0(): string {
+    return String(Math.floor(r() * 10));
+  }
+  for (let i = 0; i < n; i++) {
+    const [ext, fn] = langs[i % langs.length];
+    const body = Array.from({ length: 2 + Math.floor(r() * 4) }, fn).join('\n');
+    const text = ext === 'java' ? `public class C${i} {\n${body}}\n` : ext === 'cs' ? `public class C${i} {\n${body}}\n` : body;
+    const sub = i % 50 === 49 ? 'node_modules/dep' : `src/m${Math.floor(i / 200)}`;
+    const file = path.join(dir, sub, `${w()}_${i}.${ext}`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  }
+}
