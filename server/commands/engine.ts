@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { loadAdapter } from '../adapters/peft';
 import { CodetuneError } from '../errors';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../model/backend';
+import { resolveModel } from '../hub/resolve';
 import { loadModel } from '../model/checkpoint';
 import { generate } from '../model/generate';
 import { PRESETS, initBase, type BaseSpec } from '../model/init';
@@ -34,15 +35,18 @@ function parseBackend(v: string | undefined, usage: string): BackendChoice {
 }
 
 export interface OpenedModel {
+  /** The model folder (a hub id resolved to its cached snapshot). */
+  dir: string;
   model: CausalLM;
   backend: BackendReport;
   adapters: WeightedAdapter[];
 }
 
-/** Backend + base + adapters (merged into serving weights, or unmerged LoRA terms). */
-export async function openModel(dir: string, adapterArgs: string[], opts: { backend: BackendChoice; merge: boolean; usage: string }): Promise<OpenedModel> {
+/** Backend + base (a folder or hub id) + adapters (merged into serving weights, or unmerged LoRA terms). */
+export async function openModel(ref: string, adapterArgs: string[], opts: { backend: BackendChoice; merge: boolean; usage: string }): Promise<OpenedModel> {
   const backend = await initBackend(opts.backend);
-  const model = loadModel(dir);
+  const { dir } = await resolveModel(ref);
+  const model = loadModel(dir, { onMemoryWarning: (m) => process.stderr.write(`codetune: warning: ${m}\n`) });
   const adapters = adapterArgs.map((a) => {
     const { dir: adir, weight } = parseAdapterArg(a, opts.usage);
     return { adapter: loadAdapter(adir, model), weight };
@@ -54,7 +58,7 @@ export async function openModel(dir: string, adapterArgs: string[], opts: { back
       model.setLoraTerms(loraTerms(adapters));
     }
   }
-  return { model, backend, adapters };
+  return { dir, model, backend, adapters };
 }
 
 function checkIds(ids: number[], model: CausalLM): void {
@@ -64,7 +68,7 @@ function checkIds(ids: number[], model: CausalLM): void {
   }
 }
 
-const LOGITS_USAGE = 'codetune logits --model DIR [--adapter DIR[:WEIGHT]]... [--no-merge] --ids 3,1,4 [--all] [--backend auto|tensorflow|wasm|cpu]';
+const LOGITS_USAGE = 'codetune logits --model DIR|ID[@REV] [--adapter DIR[:WEIGHT]]... [--no-merge] --ids 3,1,4 [--all] [--backend auto|tensorflow|wasm|cpu]';
 export const logits: Command = {
   usage: LOGITS_USAGE,
   summary: 'Print the logits of a token sequence as JSON: {"backend", "last_logits", "all_logits"?}.',
@@ -79,7 +83,7 @@ export const logits: Command = {
   },
 };
 
-const GENERATE_USAGE = 'codetune generate --model DIR [--adapter DIR[:WEIGHT]]... [--no-merge] (--ids 3,1,4 | --prompt TEXT) --max-new-tokens N [--greedy | --temperature T --top-p P --seed S] [--backend B]';
+const GENERATE_USAGE = 'codetune generate --model DIR|ID[@REV] [--adapter DIR[:WEIGHT]]... [--no-merge] (--ids 3,1,4 | --prompt TEXT) --max-new-tokens N [--greedy | --temperature T --top-p P --seed S] [--backend B]';
 export const generateCmd: Command = {
   usage: GENERATE_USAGE,
   summary: 'Generate tokens after a prompt; prints {"backend", "ids", "text"?} with the new tokens only.',
@@ -100,8 +104,8 @@ export const generateCmd: Command = {
     const seed = parseNumber(f.seed, 'seed', GENERATE_USAGE, { integer: true, min: 0, fallback: 0 });
     const modelDir = required(f.model, 'model', GENERATE_USAGE);
     const ids = f.ids !== undefined ? parseIds(f.ids, GENERATE_USAGE) : null;
-    const { model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackend(f.backend, GENERATE_USAGE), merge: !f['no-merge'], usage: GENERATE_USAGE });
-    const tokenizer = ids === null || f.prompt !== undefined ? CodeTokenizer.fromDir(modelDir) : null;
+    const { dir, model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackend(f.backend, GENERATE_USAGE), merge: !f['no-merge'], usage: GENERATE_USAGE });
+    const tokenizer = ids === null || f.prompt !== undefined ? CodeTokenizer.fromDir(dir) : null;
     const prompt = ids ?? tokenizer!.encode(f.prompt!);
     if (prompt.length === 0) {
       throw usageError('the prompt is empty', GENERATE_USAGE);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CodetuneError, fromFsError } from '../errors';
+import { requireMemory, type MemoryOptions } from '../hub/memory';
 import { readModelConfig, type ModelConfig } from './config';
 import { CausalLM, expectedWeights } from './llama';
 import { SafetensorsFile } from './safetensors';
@@ -71,6 +72,11 @@ export function findCheckpointFiles(dir: string): CheckpointFiles {
 export interface LoadOptions {
   /** Called after each shard is loaded (progress, memory measurement). */
   onShard?: (file: string, done: number, total: number) => void;
+  /** Context the KV cache is sized for in the memory check (default min(max positions, 4096)). */
+  contextLength?: number;
+  memory?: MemoryOptions;
+  /** Called when the model fits, but only just (the check refuses what does not fit). */
+  onMemoryWarning?: (message: string) => void;
 }
 
 /** Read and check every expected weight; returns float32 tensors keyed by Hugging Face name. */
@@ -109,8 +115,12 @@ export function loadWeights(dir: string, config: ModelConfig, opts: LoadOptions 
   return weights;
 }
 
-/** Load a Hugging Face model folder into a CausalLM. */
+/** Load a Hugging Face model folder into a CausalLM, after checking that it fits in memory. */
 export function loadModel(dir: string, opts: LoadOptions = {}): CausalLM {
   const config = readModelConfig(dir);
+  const mem = requireMemory(config, opts.contextLength ?? Math.min(config.maxPositionEmbeddings, 4096), opts.memory);
+  if (mem.verdict === 'warn') {
+    opts.onMemoryWarning?.(mem.message);
+  }
   return new CausalLM(config, loadWeights(dir, config, opts));
 }
