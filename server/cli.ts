@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   dataset: async () => (await import('./commands/dataset')).dataset,
   train: async () => (await import('./commands/train')).train,
   eval: async () => (await import('./commands/train')).evalCmd,
+  serve: async () => (await import('./commands/serve')).serve,
+  complete: async () => (await import('./commands/serve')).complete,
 };
 
 function help(): string {
