@@ -7,6 +7,7 @@ import { initBackend } from '../../server/model/backend';
 import { loadModel } from '../../server/model/checkpoint';
 import { generate, step } from '../../server/model/generate';
 import { KVCache } from '../../server/model/kvcache';
+import { causalMask } from '../../server/model/layers';
 import type { CausalLM } from '../../server/model/llama';
 import { fixtureDir, relErr } from '../helpers';
 
@@ -64,3 +65,20 @@ for (const name of ['tiny-llama', 'tiny-qwen2']) {
     });
   });
 }
+
+describe('causal mask', () => {
+  const check = (T: number, past: number, window: number | null, expected: number[][] | null) => {
+    const m = causalMask(T, past, window);
+    if (expected === null) {
+      assert.equal(m, null);
+      return;
+    }
+    assert.deepEqual(m!.arraySync().map((row) => row.map((v) => (v === 0 ? 1 : 0))), expected);
+    m!.dispose();
+  };
+  it('prefill: each query sees itself and earlier keys', () => check(3, 0, null, [[1, 0, 0], [1, 1, 0], [1, 1, 1]]));
+  it('continuing after cached positions', () => check(2, 2, null, [[1, 1, 1, 0], [1, 1, 1, 1]]));
+  it('a single decode step needs no mask', () => check(1, 9, null, null));
+  it('sliding window (mistral): only the last `window` keys', () => check(3, 2, 2, [[0, 1, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 0, 1, 1]]));
+  it('a decode step past the window is masked', () => check(1, 3, 2, [[0, 0, 1, 1]]));
+});
