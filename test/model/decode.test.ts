@@ -40,6 +40,20 @@ for (const name of ['tiny-llama', 'tiny-qwen2']) {
       cache.dispose();
     });
 
+    it('batched prefill: each row of a batch equals that sequence alone', () => {
+      const rows = [[5, 17, 42, 8, 99], [3, 61, 7, 250, 31]];
+      const out = tf.tidy(() => model.forward(tf.tensor2d(rows, [2, 5], 'int32')));
+      const V = model.config.vocabSize;
+      const data = out.dataSync();
+      out.dispose();
+      rows.forEach((ids, b) => {
+        const alone = model.logits(ids, true);
+        for (let t = 0; t < 5; t++) {
+          assert.ok(relErr(data.slice((b * 5 + t) * V, (b * 5 + t + 1) * V), alone[t]) < 1e-5, `row ${b} position ${t}`);
+        }
+      });
+    });
+
     it('no tensor leaks: numTensors after 100 generate calls equals that after 1', () => {
       generate(model, [1, 2, 3], { maxNewTokens: 4 });
       const after1 = tf.memory().numTensors;
