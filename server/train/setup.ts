@@ -9,9 +9,9 @@ import { saveAdapter } from '../adapters/peft';
 import { CodetuneError, fromFsError } from '../errors';
 import { buildDataset, type Dataset } from '../data/index';
 import { initBackend } from '../model/backend';
-import { loadModel, loadWeights } from '../model/checkpoint';
+import { loadModel } from '../model/checkpoint';
 import { readModelConfig, type ModelConfig } from '../model/config';
-import { CausalLM } from '../model/llama';
+import type { CausalLM } from '../model/llama';
 import { LoraAdapter, loraConfig, loraTerms } from '../model/lora';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors';
 import { CodeTokenizer } from '../model/tokenizer';
@@ -107,9 +107,17 @@ function loraTrainables(model: CausalLM, r: ResolvedOptions, baseModel: string):
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
-function fullTrainables(model: CausalLM, weights: Map<string, tf.Variable>, baseDir: string): Trainables {
-  const names = [...weights.keys()];
-  const vars = names.map((n) => weights.get(n)!);
+/** A weight in the model's kernel layout → its Hugging Face name and tensor (transposed back where needed). */
+function toHuggingFace(name: string, v: tf.Tensor, tied: boolean): [string, tf.Tensor] {
+  if (name === 'lm_head.weight') {
+    return [tied ? 'model.embed_tokens.weight' : name, tf.transpose(v)]; // [H, V] → [V, H]
+  }
+  return /_proj\.weight$/.test(name) ? [name, tf.transpose(v)] : [name, v.clone()]; // [in, out] → [out, in]
+}
+
+function fullTrainables(model: CausalLM, baseDir: string): Trainables {
+  const vars = model.makeBaseTrainable();
+  const names = [...model.baseWeights().keys()].sort();
   return {
     kind: 'full',
     vars,
@@ -123,7 +131,9 @@ function fullTrainables(model: CausalLM, weights: Map<string, tf.Variable>, base
       try {
         const tensors: Record<string, TensorToWrite> = {};
         vars.forEach((v, i) => {
-          tensors[names[i]] = { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array };
+          const [name, t] = toHuggingFace(names[i], v, model.config.tieWordEmbeddings);
+          tensors[name] = { dtype: 'F32', shape: t.shape, data: t.dataSync() as Float32Array };
+          t.dispose();
         });
         writeSafetensors(path.join(staged, 'model.safetensors'), tensors, { format: 'pt' });
         for (const f of MODEL_FILES.filter((x) => fs.existsSync(path.join(baseDir, x)))) {
@@ -138,7 +148,7 @@ function fullTrainables(model: CausalLM, weights: Map<string, tf.Variable>, base
         throw e;
       }
     },
-    dispose: () => model.dispose(),
+    dispose: () => undefined, // the variables are the model's weights: disposed with it
   };
 }
 
@@ -153,20 +163,8 @@ export async function prepare(r: ResolvedOptions, log: (m: string) => void): Pro
   const { dataset, fingerprint } = await loadDataset(r, tok, config);
   const t = dataset.stats.tokens;
   log(`dataset: ${dataset.stats.files.kept} files, ${dataset.stats.examples.total} examples; ${t?.trainSequences ?? 0} train + ${t?.valSequences ?? 0} val sequences of ${r.seqLen} tokens; ${dataset.valPairs.length} held-out NL→code pairs`);
-  let model: CausalLM;
-  let trainables: Trainables;
-  if (r.full) {
-    const weights = new Map<string, tf.Variable>();
-    for (const [name, w] of loadWeights(r.model, config)) {
-      weights.set(name, tf.variable(w, true, `full/${name}`));
-      w.dispose();
-    }
-    model = new CausalLM(config, weights);
-    trainables = fullTrainables(model, weights, r.model);
-  } else {
-    model = loadModel(r.model);
-    trainables = loraTrainables(model, r, path.resolve(r.model));
-  }
+  const model = loadModel(r.model);
+  const trainables = r.full ? fullTrainables(model, r.model) : loraTrainables(model, r, path.resolve(r.model));
   log(`${trainables.kind === 'lora' ? `LoRA r=${r.rank} alpha=${r.alpha} on ${trainables.adapter!.modules().length} modules` : 'full fine-tuning'}: ${trainables.parameterCount} trainable parameters`);
   return { backend, tok, config, dataset, fingerprint, model, trainables };
 }
