@@ -56,10 +56,18 @@ export class TestServer {
   private exited = false;
 
   private constructor(readonly conn: ProtocolConnection, readonly proc: ChildProcess, readonly storage: string) {
-    conn.onNotification(ShowMessageNotification.type, (m) => this.messages.push(m));
-    conn.onNotification(LogMessageNotification.type, (m) => this.logs.push(m.message));
-    conn.onNotification(ProgressNotification, (p) => this.progress.push(p));
-    conn.onNotification(TrainingDoneNotification, (p) => this.done.push(p));
+    conn.onNotification(ShowMessageNotification.type, (m) => {
+      this.messages.push(m);
+    });
+    conn.onNotification(LogMessageNotification.type, (m) => {
+      this.logs.push(m.message);
+    });
+    conn.onNotification(ProgressNotification, (p) => {
+      this.progress.push(p);
+    });
+    conn.onNotification(TrainingDoneNotification, (p) => {
+      this.done.push(p);
+    });
     proc.on('exit', () => (this.exited = true));
   }
 
@@ -145,6 +153,12 @@ export async function responseError(p: Promise<unknown>): Promise<ResponseError<
     throw e;
   }
   throw new Error('expected an error response');
+}
+
+/** The Codetune error code in a ResponseError's data (ErrorData.code). */
+export function dataCode(e: ResponseError<unknown>): string | undefined {
+  const d: unknown = e.data;
+  return d !== null && typeof d === 'object' && 'code' in d && typeof d.code === 'string' ? d.code : undefined;
 }
 
 export { CancellationTokenSource };

@@ -10,7 +10,9 @@ function ctxOf(doc: string) {
 }
 
 describe('single- or multi-line from context', () => {
-  const check = (doc: string, multiline: boolean) => it(`${JSON.stringify(doc)} → ${multiline ? 'multi' : 'single'}`, () => assert.equal(ctxOf(doc).multiline, multiline));
+  const check = (doc: string, multiline: boolean): void => {
+    it(`${JSON.stringify(doc)} → ${multiline ? 'multi' : 'single'}`, () => assert.equal(ctxOf(doc).multiline, multiline));
+  };
   check('/** Adds two numbers. */\n|', true); // after a doc comment: the NL→code body
   check('def f(x):\n    """Square x."""\n    |', true);
   check('function f() {|\n}', true); // block opener at the end of the line
@@ -23,8 +25,9 @@ describe('single- or multi-line from context', () => {
 });
 
 describe('stop rules', () => {
-  const check = (name: string, doc: string, generated: string, expected: { text: string; done: boolean }) =>
+  const check = (name: string, doc: string, generated: string, expected: { text: string; done: boolean }): void => {
     it(name, () => assert.deepEqual(cutCompletion(generated, ctxOf(doc)), expected));
+  };
   check('single-line stops at the first newline', 'const x = |', '42;\nconst y = 1;', { text: '42;', done: true });
   check('single-line keeps going without a newline', 'const x = |', '42', { text: '42', done: false });
   check('dedent below the starting indentation ends the block', 'def f(x):\n    |', 'y = x * 2\n    return y\ndef g():\n', { text: 'y = x * 2\n    return y', done: true });
@@ -38,7 +41,9 @@ describe('stop rules', () => {
 });
 
 describe('finished items', () => {
-  const check = (name: string, doc: string, generated: string, expected: string | null) => it(name, () => assert.equal(finishCompletion(generated, ctxOf(doc)), expected));
+  const check = (name: string, doc: string, generated: string, expected: string | null): void => {
+    it(name, () => assert.equal(finishCompletion(generated, ctxOf(doc)), expected));
+  };
   check('the closing bracket the line already has is trimmed', 'print(|)', '"hello")', '"hello"');
   check('a closing line the suffix already has is trimmed', 'function f() {\n  |\n}\n', 'return 1;\n}', 'return 1;');
   check('several repeated lines are trimmed', 'if (a) {\n  |\n  }\n}', 'b();\n  }\n}', 'b();');
