@@ -37,41 +37,121 @@ function readJson(file: string): unknown {
   }
 }
 
+const SHARDS = 16;
+const shardOf = (key: string): number => key.charCodeAt(0) % SHARDS;
+
+function encodeRecord(r: FileRecord): string {
+  return JSON.stringify(r.sig ? { ...r, sig: toB64(r.sig) } : r);
+}
+
+function decodeRecord(v: StoredRecord): FileRecord {
+  const { sig, ...rest } = v;
+  return sig ? { ...rest, sig: fromB64(sig, Uint32Array) } : rest;
+}
+
+/**
+ * Entries live in SHARDS files per kind; a save rewrites only the shards whose
+ * entries changed (new ones, or ones this run did not use), so a one-file change
+ * writes about 1/SHARDS of the cache.
+ */
+class ShardedStore<V> {
+  readonly map = new Map<string, V>();
+  readonly used = new Set<string>();
+  private readonly dirty = new Set<number>();
+
+  constructor(
+    private readonly file: (shard: number) => string,
+    private readonly header: string,
+    private readonly encode: (v: V) => string,
+  ) {}
+
+  load(decode: (raw: unknown) => V, check: (doc: Record<string, unknown>) => boolean): void {
+    for (let i = 0; i < SHARDS; i++) {
+      const doc = readJson(this.file(i)) as Record<string, unknown> | null;
+      if (!doc || !check(doc) || typeof doc.entries !== 'object' || doc.entries === null) {
+        continue;
+      }
+      for (const [k, v] of Object.entries(doc.entries as Record<string, unknown>)) {
+        this.map.set(k, decode(v));
+      }
+    }
+  }
+
+  get(k: string): V | undefined {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.used.add(k);
+    }
+    return v;
+  }
+
+  set(k: string, v: V): void {
+    this.map.set(k, v);
+    this.used.add(k);
+    this.dirty.add(shardOf(k));
+  }
+
+  save(): void {
+    const byShard: string[][] = Array.from({ length: SHARDS }, () => []);
+    for (const k of this.map.keys()) {
+      if (!this.used.has(k)) {
+        this.dirty.add(shardOf(k)); // dropped: its shard is rewritten without it
+      }
+    }
+    for (const k of this.used) {
+      const v = this.map.get(k);
+      const sh = shardOf(k);
+      if (v !== undefined && this.dirty.has(sh)) {
+        byShard[sh].push(`${byShard[sh].length === 0 ? '' : ','}${JSON.stringify(k)}:${this.encode(v)}`);
+      }
+    }
+    for (const sh of this.dirty) {
+      writeFileAtomic(this.file(sh), joinChunks([`{${this.header},"entries":{`, ...byShard[sh], '}}']));
+    }
+    this.dirty.clear();
+  }
+}
+
 export class DataCache {
-  private records = new Map<string, FileRecord>();
-  private usedRecords = new Set<string>();
-  tokens = new Map<string, Int32Array>();
+  private readonly records: ShardedStore<FileRecord>;
+  private readonly tokenStore: ShardedStore<Int32Array> | null;
   hits = 0;
   misses = 0;
 
   /** `configKey` covers everything records depend on (filter settings, pipeline version). */
   constructor(
     readonly dir: string | null,
-    private readonly configKey: string,
-    private readonly tokenKey: string | null,
-  ) {}
+    configKey: string,
+    tokenKey: string | null,
+  ) {
+    const d = dir ?? '';
+    this.records = new ShardedStore<FileRecord>((i) => path.join(d, `records-${i.toString(16)}.json`), `"format":${FORMAT},"key":${JSON.stringify(configKey)}`, encodeRecord);
+    this.tokenStore = tokenKey ? new ShardedStore<Int32Array>((i) => path.join(d, `tokens-${tokenKey}-${i.toString(16)}.json`), `"format":${FORMAT}`, (v) => `"${toB64(v)}"`) : null;
+  }
 
   static load(dir: string | null, configKey: string, tokenKey: string | null): DataCache {
     const c = new DataCache(dir, configKey, tokenKey);
     if (!dir) {
       return c;
     }
-    const rec = readJson(path.join(dir, 'records.json')) as { format?: number; key?: string; records?: Record<string, StoredRecord> } | null;
-    if (rec && rec.format === FORMAT && rec.key === configKey && rec.records) {
-      for (const [k, v] of Object.entries(rec.records)) {
-        const { sig, ...rest } = v;
-        c.records.set(k, sig ? { ...rest, sig: fromB64(sig, Uint32Array) } : rest);
-      }
-    }
-    if (tokenKey) {
-      const tok = readJson(path.join(dir, `tokens-${tokenKey}.json`)) as { format?: number; ids?: Record<string, string> } | null;
-      if (tok && tok.format === FORMAT && tok.ids) {
-        for (const [k, v] of Object.entries(tok.ids)) {
-          c.tokens.set(k, fromB64(v, Int32Array));
-        }
-      }
-    }
+    c.records.load(
+      (raw) => decodeRecord(raw as StoredRecord),
+      (doc) => doc.format === FORMAT && doc.key === configKey,
+    );
+    c.tokenStore?.load(
+      (raw) => fromB64(String(raw), Int32Array),
+      (doc) => doc.format === FORMAT,
+    );
     return c;
+  }
+
+  /** Token ids by content key; shared with the TokenCache of a run. */
+  get tokens(): TokenMap {
+    const store = this.tokenStore;
+    return {
+      get: (k) => store?.get(k),
+      set: (k, v) => store?.set(k, v),
+    };
   }
 
   private static key(blob: string, p: string): string {
@@ -79,54 +159,31 @@ export class DataCache {
   }
 
   get(blob: string, p: string): FileRecord | undefined {
-    const k = DataCache.key(blob, p);
-    const r = this.records.get(k);
+    const r = this.records.get(DataCache.key(blob, p));
     if (r) {
       this.hits++;
-      this.usedRecords.add(k);
     }
     return r;
   }
 
   set(blob: string, p: string, rec: FileRecord): void {
-    const k = DataCache.key(blob, p);
     this.misses++;
-    this.records.set(k, rec);
-    this.usedRecords.add(k);
+    this.records.set(DataCache.key(blob, p), rec);
   }
 
-  /** Persist what this run used; `usedTokens` are the token-cache keys touched. */
-  save(usedTokens: Set<string> | null): void {
+  /** Persist what this run used (entries it did not use are dropped). */
+  save(): void {
     if (!this.dir) {
       return;
     }
-    const parts: string[] = [`{"format":${FORMAT},"key":${JSON.stringify(this.configKey)},"records":{`];
-    let first = true;
-    for (const k of this.usedRecords) {
-      const r = this.records.get(k);
-      if (!r) {
-        continue;
-      }
-      const stored: StoredRecord = r.sig ? { ...r, sig: toB64(r.sig) } : (r as StoredRecord);
-      parts.push(`${first ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(stored)}`);
-      first = false;
-    }
-    parts.push('}}');
-    writeFileAtomic(path.join(this.dir, 'records.json'), joinChunks(parts));
-    if (this.tokenKey && usedTokens) {
-      const tp: string[] = [`{"format":${FORMAT},"ids":{`];
-      first = true;
-      for (const k of usedTokens) {
-        const ids = this.tokens.get(k);
-        if (ids) {
-          tp.push(`${first ? '' : ','}${JSON.stringify(k)}:"${toB64(ids)}"`);
-          first = false;
-        }
-      }
-      tp.push('}}');
-      writeFileAtomic(path.join(this.dir, `tokens-${this.tokenKey}.json`), joinChunks(tp));
-    }
+    this.records.save();
+    this.tokenStore?.save();
   }
+}
+
+export interface TokenMap {
+  get(key: string): Int32Array | undefined;
+  set(key: string, ids: Int32Array): void;
 }
 
 /** Join many small strings into one Buffer (without a huge spread call). */

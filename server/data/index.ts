@@ -155,7 +155,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     t = lap('tokenize', t);
   }
 
-  cache.save(tc ? tc.used : null);
+  cache.save();
   t = lap('cache_save', t);
 
   const byType = Object.fromEntries(EXAMPLE_TYPES.map((ty) => [ty, 0])) as DatasetStats['examples']['byType'];

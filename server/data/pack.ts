@@ -5,16 +5,16 @@
 import * as crypto from 'node:crypto';
 import type { CodeTokenizer } from '../model/tokenizer';
 import type { Example, PackedSequence } from './types';
+import type { TokenMap } from './cache';
 import { rng } from './examples';
 
 export class TokenCache {
-  readonly used = new Set<string>();
   hits = 0;
   misses = 0;
 
   constructor(
     private readonly tok: CodeTokenizer,
-    readonly map = new Map<string, Int32Array>(),
+    readonly map: TokenMap = new Map<string, Int32Array>(),
   ) {}
 
   encode(text: string): Int32Array {
@@ -22,7 +22,6 @@ export class TokenCache {
       return new Int32Array(0);
     }
     const key = crypto.createHash('sha1').update(text).digest('base64');
-    this.used.add(key);
     const hit = this.map.get(key);
     if (hit) {
       this.hits++;

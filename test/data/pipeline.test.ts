@@ -174,3 +174,28 @@ test('progress events go from 0 to the total', async () => {
     rm(repo);
   }
 });
+
+test('a corrupt or foreign cache is ignored, and a one-file change rewrites only its cache shard', async () => {
+  const repo = sampleRepo();
+  const cacheDir = tmpDir('codetune-cache-');
+  try {
+    await buildDataset({ repo, cacheDir });
+    const shards = fs.readdirSync(cacheDir).filter((f) => f.startsWith('records-'));
+    assert.ok(shards.length > 1);
+    const before = new Map(shards.map((f) => [f, fs.readFileSync(path.join(cacheDir, f), 'utf8')]));
+    writeFiles(repo, { 'src/alpha.ts': fn('alphaEdited', 6) });
+    await buildDataset({ repo, cacheDir });
+    const changed = shards.filter((f) => fs.readFileSync(path.join(cacheDir, f), 'utf8') !== before.get(f));
+    assert.ok(changed.length >= 1 && changed.length <= 2, `only the shards of the old and new blob are rewritten, not ${changed.length}`);
+    for (const f of fs.readdirSync(cacheDir)) {
+      fs.writeFileSync(path.join(cacheDir, f), f.endsWith('0.json') ? '{not json' : '{"format":1,"key":"other","entries":{}}');
+    }
+    const again = await buildDataset({ repo, cacheDir });
+    const full = await buildDataset({ repo, cacheDir: null });
+    assert.equal(again.stats.cache.hits, 0);
+    assert.equal(again.examples.map(toJsonlLine).join('\n'), full.examples.map(toJsonlLine).join('\n'));
+  } finally {
+    rm(repo);
+    rm(cacheDir);
+  }
+});
