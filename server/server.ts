@@ -8,7 +8,9 @@ import {
   IPCMessageReader,
   IPCMessageWriter,
   LSPErrorCodes,
+  MessageType,
   ResponseError,
+  ShowMessageNotification,
   StreamMessageReader,
   StreamMessageWriter,
   TextDocuments,
@@ -73,6 +75,8 @@ export function startServer(opts: ServeOptions): void {
   let service: CodetuneService | null = null;
   let lastShown = '';
   const log = (m: string) => connection.console.log(m);
+  /** `window/showMessage` (a notification: nothing to await, nothing that can reject later). */
+  const showError = (message: string) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(() => undefined);
 
   const ready = (): CodetuneService => {
     if (!service) {
@@ -107,7 +111,7 @@ export function startServer(opts: ServeOptions): void {
     try {
       settings = resolveSettings(params.initializationOptions, opts.flags);
     } catch (e) {
-      connection.window.showErrorMessage(`Codetune: ignoring invalid initializationOptions: ${describeError(e)}`);
+      showError(`Codetune: ignoring invalid initializationOptions: ${describeError(e)}`);
       settings = resolveSettings(null, opts.flags);
     }
     service = new CodetuneService(settings, {
@@ -115,7 +119,7 @@ export function startServer(opts: ServeOptions): void {
       showError: (m) => {
         if (m !== lastShown) {
           lastShown = m;
-          connection.window.showErrorMessage(m);
+          showError(m);
         }
       },
       progress: (p) => void connection.sendNotification(ProgressNotification, p).catch(() => undefined),

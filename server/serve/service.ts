@@ -63,10 +63,11 @@ export class CodetuneService {
       return this.engine;
     }
     if (!this.loading) {
-      const dir = this.modelDir;
-      this.loading = this.load(dir).finally(() => {
-        this.loading = null;
-      });
+      this.loading = this.load(this.modelDir)
+        .then((engine) => (this.engine = engine))
+        .finally(() => {
+          this.loading = null;
+        });
     }
     return this.loading;
   }
@@ -88,10 +89,10 @@ export class CodetuneService {
         model.dispose();
         throw e;
       }
-      this.engine = new CompletionEngine(model, tokenizer, this.settings.completions.kvReuse);
+      const engine = new CompletionEngine(model, tokenizer, this.settings.completions.kvReuse);
       this.modelError = null;
       this.host.log(`model ${dir} loaded (${model.config.modelType}, backend ${this.backend.backend} from ${this.backend.provider})`);
-      return this.engine;
+      return engine;
     } catch (e) {
       this.modelError = describeError(e);
       this.host.log(`model load failed: ${this.modelError}`);
@@ -100,23 +101,26 @@ export class CodetuneService {
     }
   }
 
-  /** `codetune/loadModel`: load now (or switch to another model folder). */
+  /** `codetune/loadModel`: load now, or switch to another model folder (the old one serves until the new one is loaded). */
   async loadModel(dir?: string): Promise<LoadModelResult> {
     const target = dir ? path.resolve(dir) : this.modelDir;
     const t0 = performance.now();
+    if (this.loading) {
+      await this.loading.catch(() => undefined);
+    }
     if (this.engine && target !== this.modelDir) {
+      const next = await this.load(target); // throws: the current model stays
       const old = this.engine;
       await old.exclusive(() => {
         this.merged.clear();
         old.dispose();
       });
-      this.engine = null;
+      this.engine = next;
+      this.modelDir = target;
+    } else {
+      this.modelDir = target;
+      await this.ensureModel();
     }
-    if (this.loading) {
-      await this.loading.catch(() => undefined);
-    }
-    this.modelDir = target;
-    await this.ensureModel();
     return { model: target ?? '', backend: this.backend!, loadMs: performance.now() - t0 };
   }
 
@@ -291,7 +295,8 @@ export class CodetuneService {
   // ---- status ----
 
   status(): StatusResult {
-    const m = tf.memory();
+    // tf.memory() before the backend is ready would throw (wasm initialises asynchronously).
+    const m = this.backend ? tf.memory() : { numTensors: 0, numBytes: 0 };
     const mem = process.memoryUsage();
     const e = this.engine;
     return {

@@ -23,6 +23,7 @@ import {
   type InlineCompletionList,
   type Position,
   type ProtocolConnection,
+  type ServerCapabilities,
   type ShowMessageParams,
 } from 'vscode-languageserver-protocol/node';
 import { initBase, PRESETS } from '../../server/model/init';
@@ -52,8 +53,11 @@ export class TestServer {
   readonly progress: ProgressParams[] = [];
   readonly done: TrainingDoneParams[] = [];
   readonly stderr: string[] = [];
+  /** What `initialize` answered. */
+  capabilities: ServerCapabilities = {};
   private versions = new Map<string, number>();
   private exited = false;
+  private stopping = false;
 
   private constructor(readonly conn: ProtocolConnection, readonly proc: ChildProcess, readonly storage: string) {
     conn.onNotification(ShowMessageNotification.type, (m) => {
@@ -68,7 +72,12 @@ export class TestServer {
     conn.onNotification(TrainingDoneNotification, (p) => {
       this.done.push(p);
     });
-    proc.on('exit', () => (this.exited = true));
+    proc.on('exit', (code, signal) => {
+      this.exited = true;
+      if (!this.stopping) {
+        process.stdout.write(`# server exited unexpectedly (code ${code}, signal ${signal}): ${this.stderr.join('')}\n`);
+      }
+    });
   }
 
   /** Spawn and initialize. `init` are the initializationOptions; `args` extra CLI flags. */
@@ -83,13 +92,14 @@ export class TestServer {
     proc.stderr!.on('data', (d: Buffer) => server.stderr.push(d.toString()));
     conn.listen();
     const folders = opts.workspaceFolders ?? [];
-    await conn.sendRequest(InitializeRequest.type, {
+    const init = await conn.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: null,
       capabilities: {},
       workspaceFolders: folders.map((f) => ({ uri: fileUri(f), name: path.basename(f) })),
       initializationOptions: { storagePath: storage, ...opts.init },
     });
+    server.capabilities = init.capabilities;
     await conn.sendNotification(InitializedNotification.type, {});
     return server;
   }
@@ -128,6 +138,7 @@ export class TestServer {
     if (this.exited) {
       return;
     }
+    this.stopping = true;
     const gone = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
     try {
       await Promise.race([this.conn.sendRequest(ShutdownRequest.type), new Promise((r) => setTimeout(r, 5000))]);
