@@ -76,8 +76,9 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   };
   process.stderr.write(`[${name}] full build (no tokenizer)...\n`);
   const [full, fullS, fullCpu] = await timed(() => buildDataset({ repo, cacheDir: null }));
-  process.stderr.write(`[${name}] full build (Qwen tokenizer)...\n`);
+  process.stderr.write(`[${name}]   ${fullS.toFixed(1)} s; full build (Qwen tokenizer)...\n`);
   const [fullTok, fullTokS] = await timed(() => buildDataset({ repo, cacheDir: null, tokenizer: tok }));
+  process.stderr.write(`[${name}]   ${fullTokS.toFixed(1)} s\n`);
   const cacheA = path.join(work, `${name}-cache-a`);
   const cacheB = path.join(work, `${name}-cache-b`);
   process.stderr.write(`[${name}] warm caches, then incremental rebuilds after a one-file change...\n`);
@@ -86,6 +87,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   changed(1);
   const [, incS] = await timed(() => buildDataset({ repo, cacheDir: cacheA }));
   const [incTok, incTokS] = await timed(() => buildDataset({ repo, cacheDir: cacheB, tokenizer: tok }));
+  process.stderr.write(`[${name}]   incremental ${incS.toFixed(2)} s, tokenized ${incTokS.toFixed(2)} s\n`);
   if (incTok.stats.cache.misses !== 1) {
     throw new Error(`expected one changed file, the cache missed ${incTok.stats.cache.misses}`);
   }

@@ -270,14 +270,27 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
   }
 }
 
+/** A comment line or block end directly followed by code, or a triple-quoted string: only then can a file have pairs. */
+const DOC_CANDIDATE = /(^[ \t]*\/\/[^\n]*|\*\/[ \t]*)\n[ \t]*[^\s/*]/m;
+const PY_DOC_CANDIDATE = /"""|'''/;
+
 /** Pairs of one file, or null when the grammar cannot be loaded. */
 export async function treeSitterPairs(grammar: string, text: string, header: string): Promise<RawPair[] | null> {
   const spec = SPECS[grammar];
+  if (spec && !(spec.python ? PY_DOC_CANDIDATE : DOC_CANDIDATE).test(text)) {
+    return []; // nothing could be a documented def: skip the parse
+  }
   const parser = spec ? await parserFor(grammar) : null;
   if (!spec || !parser) {
     return null;
   }
-  const tree = parser.parse(text);
+  let tree: ReturnType<typeof parser.parse>;
+  try {
+    tree = parser.parse(text);
+  } catch {
+    parser.reset();
+    return null; // the parser failed on this input: the heuristic takes over
+  }
   if (!tree) {
     return null;
   }
