@@ -204,12 +204,10 @@ export class CodetuneService {
 
   // ---- adapters ----
 
-  private validateAdapter(dir: string): void {
-    if (this.engine) {
-      loadAdapter(dir, this.engine.model).dispose();
-    } else {
-      loadAdapter(dir).dispose();
-    }
+  /** Check that an adapter folder loads and fits the serving base (loading the model if needed). */
+  private async validateAdapter(dir: string): Promise<void> {
+    const engine = await this.ensureModel();
+    loadAdapter(dir, engine.model).dispose();
   }
 
   listAdapters(): AdapterInfo[] {

@@ -38,7 +38,8 @@ export class TrainingManager {
     private readonly store: AdapterStore,
     private readonly settings: ResolvedSettings,
     private readonly modelDir: () => string | null,
-    private readonly validate: (dir: string) => void,
+    /** Throws when the adapter does not fit the serving base. */
+    private readonly validate: (dir: string) => Promise<void>,
   ) {}
 
   state(): StatusResult['training'] {
@@ -82,11 +83,12 @@ export class TrainingManager {
     this.job = running;
     this.host.log(`training ${job.jobId} started on ${repo}`);
     this.finished = job.done.then(
-      (done) => {
+      async (done) => {
         let adapter = null;
         let error = null;
         try {
-          adapter = this.store.import(done.adapterDir, { name: path.basename(repo), validate: this.validate });
+          await this.validate(done.adapterDir);
+          adapter = this.store.import(done.adapterDir, { name: path.basename(repo), validate: () => undefined });
           fs.rmSync(work, { recursive: true, force: true });
         } catch (e) {
           error = { code: isCodetuneError(e) ? e.code : 'INTERNAL', message: `training finished but the adapter could not be stored: ${describeError(e)}` };
