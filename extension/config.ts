@@ -38,6 +38,7 @@ export const SETTING_KEYS = [
   'completions.languages', 'completions.maxTokens', 'completions.debounceMs',
   'baseModel', 'backend',
   'training.rank', 'training.alpha', 'training.targets', 'training.epochs', 'training.maxSteps', 'training.learningRate',
+  'training.advanced',
   'adapterStorage',
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
@@ -60,6 +61,7 @@ export const SETTING_EFFECT: Record<SettingKey, 'restart' | 'model' | 'live'> = 
   'training.epochs': 'live',
   'training.maxSteps': 'live',
   'training.learningRate': 'live',
+  'training.advanced': 'live',
   adapterStorage: 'restart',
 };
 
@@ -144,6 +146,20 @@ export class Config {
     return typeof v === 'number' && v > 0 && v < 1 ? v : DEFAULTS.learningRate;
   }
 
+  /**
+   * Further trainer options, passed as they are (seqLen, batchSize, dropout, warmupSteps,
+   * valFraction, evaluate, …; see `codetune train --help`). Only JSON scalars and arrays
+   * of them; the settings above take precedence over the same names here.
+   */
+  get trainingAdvanced(): Record<string, unknown> {
+    const v = this.src.get<unknown>('training.advanced');
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      return {};
+    }
+    const scalar = (x: unknown) => x === null || ['string', 'number', 'boolean'].includes(typeof x);
+    return Object.fromEntries(Object.entries(v).filter(([k, x]) => /^[A-Za-z][A-Za-z0-9]*$/.test(k) && (scalar(x) || (Array.isArray(x) && x.every(scalar)))));
+  }
+
   /** Where adapters are stored; '' means the extension's global storage. */
   get adapterStorage(): string {
     return str(this.src.get('adapterStorage'));
@@ -165,6 +181,7 @@ export class Config {
     const targets = this.trainingTargets;
     const steps = this.trainingMaxSteps;
     return {
+      ...this.trainingAdvanced,
       rank: this.trainingRank,
       alpha: this.trainingAlpha,
       targets: targets.length > 0 ? targets : 'all-linear',

@@ -160,7 +160,7 @@ export function adapterRows(s: DashboardSnapshot): AdapterRowView[] {
     return {
       id: a.id,
       name: a.name,
-      repo: a.repo ? a.repo.replace(/^.*[\\/]/, '') : '—',
+      repo: a.repo ? a.repo.replace(/^.*[\\/]/, '').replace(/\.git$/, '') : '—',
       created: a.created.slice(0, 16).replace('T', ' '),
       enabled: on !== undefined,
       weight: on ? on.weight : null,

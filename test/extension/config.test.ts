@@ -34,6 +34,7 @@ describe('Config', () => {
     check({ 'training.maxSteps': 30 }, (c) => c.trainingMaxSteps, 30);
     check({ 'training.learningRate': 0.01 }, (c) => c.trainingLearningRate, 0.01);
     check({ adapterStorage: '/data/adapters' }, (c) => c.adapterStorage, '/data/adapters');
+    check({ 'training.advanced': { seqLen: 97, evaluate: false, include: ['src/**'], cacheDir: null } }, (c) => c.trainingAdvanced, { seqLen: 97, evaluate: false, include: ['src/**'], cacheDir: null });
   });
 
   it('falls back to the default on a bad value', () => {
@@ -50,6 +51,8 @@ describe('Config', () => {
     check({ 'training.epochs': Number.NaN }, (c) => c.trainingEpochs, 3);
     check({ 'training.maxSteps': 1.5 }, (c) => c.trainingMaxSteps, 0);
     check({ 'training.learningRate': 1 }, (c) => c.trainingLearningRate, 2e-4);
+    check({ 'training.advanced': [1] }, (c) => c.trainingAdvanced, {});
+    check({ 'training.advanced': { nested: { a: 1 }, 'bad key': 1, ok: 2 } }, (c) => c.trainingAdvanced, { ok: 2 });
   });
 
   it('builds initializationOptions and trainer options', () => {
@@ -63,6 +66,9 @@ describe('Config', () => {
     assert.equal(s.storagePath, '/mine');
     assert.equal('baseModel' in s, false);
     assert.deepEqual(d.trainOptions(), { rank: 16, alpha: 32, targets: ['q_proj'], epochs: 3, lr: 2e-4 });
+    // The named settings win over the same names in training.advanced.
+    const e = new Config(src({ 'training.rank': 4, 'training.advanced': { rank: 99, dropout: 0 } }));
+    assert.deepEqual(e.trainOptions(), { dropout: 0, rank: 4, alpha: 8, targets: 'all-linear', epochs: 3, lr: 2e-4 });
   });
 
   it('says which changed settings need a server restart', () => {
@@ -93,7 +99,7 @@ describe('manifest settings', () => {
   it('has the same defaults as Config', () => {
     const fromManifest = new Config(manifestDefaults);
     const fromNothing = new Config(src({}));
-    for (const getter of ['enable', 'languages', 'maxTokens', 'debounceMs', 'baseModel', 'backend', 'trainingRank', 'trainingAlpha', 'trainingTargets', 'trainingEpochs', 'trainingMaxSteps', 'trainingLearningRate', 'adapterStorage'] as const) {
+    for (const getter of ['enable', 'languages', 'maxTokens', 'debounceMs', 'baseModel', 'backend', 'trainingRank', 'trainingAlpha', 'trainingTargets', 'trainingEpochs', 'trainingMaxSteps', 'trainingLearningRate', 'trainingAdvanced', 'adapterStorage'] as const) {
       assert.deepEqual(fromManifest[getter], fromNothing[getter], getter);
     }
   });
