@@ -19,6 +19,8 @@ export interface DecodeRequest {
   seed?: number;
   /** Checked before the prefill and between decode steps; true drops the request. */
   isStale: () => boolean;
+  /** false: decode until EOS or maxTokens, ignoring the stop rules (benchmarks of fixed lengths). */
+  stopRules?: boolean;
   /** Called inside the engine's turn, before any model work: set the serving weights; returns their key. */
   activate?: () => string;
 }
@@ -131,7 +133,7 @@ export class CompletionEngine {
       }
       out.push(id);
       raw = this.tokenizer.decode(out);
-      if (cutCompletion(raw, req.ctx).done) {
+      if (req.stopRules !== false && cutCompletion(raw, req.ctx).done) {
         stop = 'rule';
         break;
       }
