@@ -24,19 +24,22 @@ export interface TrainingJob {
   done: Promise<TrainDone>;
 }
 
-/** The worker script: the bundle's dist/train-worker.js, or worker.ts under tsx from sources. */
-function workerEntry(): { file: string; execArgv: string[] } {
+/**
+ * The worker: the bundle's dist/train-worker.js, or from sources worker.ts loaded through
+ * tsx's CommonJS hook (a Worker's execArgv cannot carry `--import tsx` on Node 20).
+ */
+function spawnWorker(opts: TrainOptions): Worker {
   const bundled = path.join(__dirname, 'train-worker.js');
   if (fs.existsSync(bundled)) {
-    return { file: bundled, execArgv: [] };
+    return new Worker(bundled, { workerData: opts });
   }
-  return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  const boot = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
+  return new Worker(boot, { eval: true, workerData: opts });
 }
 
 export function startTraining(opts: TrainOptions, onMessage: (m: TrainWorkerMessage) => void): TrainingJob {
   const jobId = crypto.randomUUID();
-  const entry = workerEntry();
-  const worker = new Worker(entry.file, { workerData: opts, execArgv: entry.execArgv, stdout: false, stderr: false });
+  const worker = spawnWorker(opts);
   let settled = false;
   const done = new Promise<TrainDone>((resolve, reject) => {
     worker.on('message', (m: TrainWorkerMessage) => {
