@@ -1,5 +1,7 @@
 // Every custom request/notification between the extension, the webview and the server:
-// typed method constants and param/result types. Pure types, no Node imports.
+// typed method constants and param/result types. Pure types, no Node imports: the method
+// constants are RequestType/NotificationType from vscode-languageserver-protocol's common
+// (browser-safe) entry, the classes vscode-languageclient 11 and vscode-languageserver 11 take.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 
 /** Where a backend was skipped during `auto` selection, and why. */
