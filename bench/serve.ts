@@ -132,6 +132,35 @@ function gitRepo(): string {
   return dir;
 }
 
+/** 50 keystrokes in about a second, each with a request; counters and the last request's latency. */
+async function burst(server: TestServer, uri: string, line: number) {
+  const c0 = (await server.status()).counters;
+  const pending: Array<Promise<number>> = [];
+  for (let i = 0; i < 50; i++) {
+    await server.insert(uri, { line, character: i }, 'x');
+    const t0 = performance.now();
+    pending.push(server.complete(uri, { line, character: i + 1 }).then(() => performance.now() - t0, () => -1));
+    await sleep(18);
+  }
+  const times = await Promise.all(pending);
+  const c1 = (await server.status()).counters;
+  return { requested: c1.requested - c0.requested, computed: c1.computed - c0.computed, cancelled: c1.cancelled - c0.cancelled, last_ms: times[49] };
+}
+
+/** The burst again on a server with a 50 ms debounce. */
+async function debouncedBurst() {
+  const server = await TestServer.start({ init: { baseModel: modelDir('tiny'), completions: { maxTokens: 16, maxSingleLineTokens: 16, debounceMs: 50 } } });
+  try {
+    const uri = fileUri(path.join(os.tmpdir(), 'codetune-bench-debounce.ts'));
+    const text = source(40);
+    await server.open(uri, text);
+    await server.complete(uri, { line: text.split('\n').length - 1, character: 0 });
+    return await burst(server, uri, text.split('\n').length - 1);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function overLsp(reps: number) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'codetune-bench-serve-'));
   const repo = gitRepo();
@@ -153,18 +182,8 @@ async function overLsp(reps: number) {
     for (let i = 0; i < reps; i++) {
       idle.push(await timed());
     }
-    // Typing burst: 50 keystrokes in about a second, each with a request (on another document).
-    const c0 = (await server.status()).counters;
-    const pending: Array<Promise<number>> = [];
-    for (let i = 0; i < 50; i++) {
-      await server.insert(typed, { line: end.line, character: i }, 'x');
-      const t0 = performance.now();
-      pending.push(server.complete(typed, { line: end.line, character: i + 1 }).then(() => performance.now() - t0, () => -1));
-      await sleep(18);
-    }
-    const times = await Promise.all(pending);
-    const c1 = (await server.status()).counters;
-    const burst = { requested: c1.requested - c0.requested, computed: c1.computed - c0.computed, cancelled: c1.cancelled - c0.cancelled, last_ms: times[49] };
+    // Typing burst (on another document).
+    const burstResult = await burst(server, typed, end.line);
     // While training.
     await server.conn.sendRequest(TrainRequest, { workspaceFolder: fileUri(repo) });
     while (server.progress.length === 0) {
@@ -174,7 +193,7 @@ async function overLsp(reps: number) {
     for (let i = 0; i < reps; i++) {
       during.push(await timed());
     }
-    return { idle: { p50_ms: pct(idle, 50), p95_ms: pct(idle, 95) }, burst, during_training: { p50_ms: pct(during, 50), p95_ms: pct(during, 95), steps_seen: server.progress.length } };
+    return { idle: { p50_ms: pct(idle, 50), p95_ms: pct(idle, 95) }, burst: burstResult, during_training: { p50_ms: pct(during, 50), p95_ms: pct(during, 95), steps_seen: server.progress.length } };
   } finally {
     await server.stop();
   }
@@ -189,6 +208,7 @@ export default async function run(args: string[]): Promise<void> {
   const merged = await mergedVsBase(small.engine, 8);
   small.engine.dispose();
   const lsp = await overLsp(20);
+  const debounced = await debouncedBurst();
   const row = (r: { p50_ms: number; p95_ms: number; ttft_ms: number }) => ({ p50_ms: r.p50_ms, p95_ms: r.p95_ms, ttft_ms: r.ttft_ms });
   const result = {
     backend: backend.backend,
@@ -202,7 +222,7 @@ export default async function run(args: string[]): Promise<void> {
       burst: { requested: lsp.burst.requested, computed: lsp.burst.computed, last_ms: lsp.burst.last_ms },
       during_training: { p50_ms: lsp.during_training.p50_ms, p95_ms: lsp.during_training.p95_ms },
     },
-    details: { merged_vs_base: merged, kv_reuse: kv, burst: lsp.burst, lsp_idle_tiny_16: lsp.idle, during_training: lsp.during_training, mean_tokens: { tiny_16: tiny.l16.mean_tokens, tiny_64: tiny.l64.mean_tokens, small_16: small.l16.mean_tokens, small_64: small.l64.mean_tokens }, cpus: os.cpus().length },
+    details: { burst_debounce_50ms: debounced, merged_vs_base: merged, kv_reuse: kv, burst: lsp.burst, lsp_idle_tiny_16: lsp.idle, during_training: lsp.during_training, mean_tokens: { tiny_16: tiny.l16.mean_tokens, tiny_64: tiny.l64.mean_tokens, small_16: small.l16.mean_tokens, small_64: small.l64.mean_tokens }, cpus: os.cpus().length },
     targets: { tiny_16_p50_le_150ms: tiny.l16.p50_ms <= 150, kv_reuse_le_50pct: kv.ratio <= 0.5, merged_le_1_05x_base: merged.ratio <= 1.05 },
   };
   const f = (x: number) => x.toFixed(1);
@@ -215,6 +235,7 @@ export default async function run(args: string[]): Promise<void> {
     { case: 'merged adapter vs base (small, 16, best of 8)', p50_ms: `merged ${f(merged.merged_ms)}`, p95_ms: `base ${f(merged.base_ms)}`, ttft_ms: '', note: `${merged.ratio.toFixed(3)}× (≤ 1.05); p50s ${f(merged.merged_p50_ms)} / ${f(merged.base_p50_ms)}` },
     { case: 'LSP tiny, 16, idle', p50_ms: f(lsp.idle.p50_ms), p95_ms: f(lsp.idle.p95_ms), ttft_ms: '', note: 'over JSON-RPC' },
     { case: 'LSP typing burst (50 in ~1 s)', p50_ms: `computed ${lsp.burst.computed}`, p95_ms: `cancelled ${lsp.burst.cancelled}`, ttft_ms: '', note: `last request ${f(lsp.burst.last_ms)} ms` },
+    { case: 'LSP typing burst, debounce 50 ms', p50_ms: `computed ${debounced.computed}`, p95_ms: `cancelled ${debounced.cancelled}`, ttft_ms: '', note: `last request ${f(debounced.last_ms)} ms` },
     { case: 'LSP tiny, 16, while training', p50_ms: f(lsp.during_training.p50_ms), p95_ms: f(lsp.during_training.p95_ms), ttft_ms: '', note: `${lsp.during_training.steps_seen} progress events` },
   ]);
   writeResults('serve', result);
