@@ -142,6 +142,10 @@ const HANDLERS: Record<CommandId, Handler> = {
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
   return COMMANDS.map((spec: CommandSpec & { id: CommandId }) =>
     vscode.commands.registerCommand(spec.id, async () => {
+      if (spec.needs.server && ctx.state.server === 'starting') {
+        // The first command activates the extension: wait for the server it starts.
+        await ctx.starting;
+      }
       const c = check(spec, ctx.env());
       if (!c.ok) {
         const b = await vscode.window.showWarningMessage(`Codetune: ${c.reason}`, ...(spec.needs.server ? ['Show logs'] : []));

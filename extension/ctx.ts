@@ -107,7 +107,15 @@ export class Ctx implements vscode.Disposable {
     return (doc && vscode.workspace.getWorkspaceFolder(doc.uri)) ?? vscode.workspace.workspaceFolders?.[0] ?? null;
   }
 
-  async start(): Promise<void> {
+  /** Settles when the last start() has finished (the server is up, or it failed). */
+  starting: Promise<void> = Promise.resolve();
+
+  start(): Promise<void> {
+    this.starting = this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
     const config = this.config;
     if (!config.enable) {
       this.dispatch({ type: 'disabled' });

@@ -12,7 +12,7 @@ import { resolveBaseModel } from './models';
 
 let ctx: Ctx | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const c = new Ctx(context);
   ctx = c;
   context.subscriptions.push(c, ...registerCommands(c), vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, Dashboard.serializer(c)));
@@ -23,7 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   if (!vscode.workspace.isTrusted) {
     c.output.info('untrusted workspace: training is off until the workspace is trusted');
   }
-  await c.start();
+  // Not awaited: a hub model may need a download first; commands wait on ctx.starting.
+  void c.start();
 }
 
 async function onConfigChange(c: Ctx, e: vscode.ConfigurationChangeEvent): Promise<void> {
