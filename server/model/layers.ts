@@ -2,7 +2,7 @@
 // Notation: B batch, T new tokens, S cached+new positions, H hidden, nH query heads,
 // nKV key/value heads, g = nH/nKV, hD head dim, I intermediate, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
-import { bmm, mm } from './matmul';
+import { bmm, mm, mmWeight } from './matmul';
 import { applyRope } from './rope';
 
 /** A low-rank update on one linear layer: y += scale · B(A·dropout(x)). */
@@ -28,7 +28,7 @@ export interface ForwardContext {
 
 /** y = x Wᵀ + b + Σ s·(dropout(x) Aᵀ) Bᵀ  for x [N, in] → [N, out]. */
 export function linear(x: tf.Tensor2D, l: Linear, ctx: ForwardContext): tf.Tensor2D {
-  let y: tf.Tensor = mm(x, l.kernel); // [N, in] × [in, out] → [N, out]
+  let y: tf.Tensor = mmWeight(x, l.kernel); // [N, in] × [in, out] → [N, out]
   if (l.bias) {
     y = tf.add(y, l.bias);
   }

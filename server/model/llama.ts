@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { KVCache } from './kvcache';
 import { attention, causalMask, mlp, rmsNorm, type ForwardContext, type Linear, type LoraTerm } from './layers';
-import { mm } from './matmul';
+import { mmWeight } from './matmul';
 import { RopeTables } from './rope';
 
 export const ATTENTION_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const;
@@ -193,7 +193,7 @@ export class CausalLM {
         Tout = 1;
       }
       const hn = rmsNorm(last, this.w('model.norm.weight') as tf.Tensor1D, c.rmsNormEps);
-      const out = mm(hn, this.w('lm_head.weight') as tf.Tensor2D); // [B·T, H] × [H, V] → [B·T, V]
+      const out = mmWeight(hn, this.w('lm_head.weight') as tf.Tensor2D); // [B·T, H] × [H, V] → [B·T, V]
       return tf.reshape(out, [B, Tout, c.vocabSize]) as tf.Tensor3D;
     });
     opts.cache?.advance(T);

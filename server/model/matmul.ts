@@ -20,6 +20,21 @@ export const mm = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) =>
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
 /**
+ * x [M, K] × w [K, N] for a weight: a frozen one (any tensor but a trainable variable, e.g.
+ * the base under LoRA) gets only dx = dy·wᵀ, never the [K, N] weight gradient nobody uses.
+ */
+export function mmWeight(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  if (w instanceof tf.Variable && w.trainable) {
+    return mm(x, w);
+  }
+  const frozen = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.matMul(args[0] as tf.Tensor2D, w),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, tf.transpose(w)),
+  }));
+  return frozen(x) as tf.Tensor2D;
+}
+
+/**
  * Batched a [n, M, K] × b [n, K, N] → [n, M, N] as n 2-D products on the fast path
  * (worth it when each product is large; small ones go through one batched call).
  */
