@@ -186,7 +186,7 @@ export async function runTraining(opts: TrainOptions, hooks: TrainHooks): Promis
 }
 
 /** One optimizer step over `accum` micro-batches; every tensor it makes is freed. */
-function trainStep(p: Prepared, opt: AdamW, stream: BatchStream, step: number, lr: number, accum: number, maxNorm: number, seed: number): { loss: number; tokens: number } {
+export function trainStep(p: Prepared, opt: AdamW, stream: BatchStream, step: number, lr: number, accum: number, maxNorm: number, seed: number): { loss: number; tokens: number } {
   const { model, trainables: tr } = p;
   let acc: tf.Tensor[] | null = null;
   let lossSum = 0;
