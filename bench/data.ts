@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildDataset, type DatasetStats } from '../server/data/index';
+import { DataCache } from '../server/data/cache';
 import { CodeTokenizer, qwenTokenizerDir } from '../server/model/tokenizer';
 import { printTable, writeResults } from './_util';
 
@@ -50,10 +51,14 @@ interface CaseResult {
   load_avg: number;
   full_tokenized_s: number;
   files_per_s_tokenized: number;
+  /** Rebuild after a one-file change, cache read from disk (a new process). */
   incremental_s: number;
   incremental_fraction: number;
+  /** The same in one process, the cache kept in memory (the language server's case). */
+  incremental_fraction_in_process: number;
   incremental_tokenized_s: number;
   incremental_fraction_tokenized: number;
+  incremental_fraction_tokenized_in_process: number;
   examples: Record<string, number>;
   stats: DatasetStats;
 }
@@ -84,13 +89,24 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   process.stderr.write(`[${name}] warm caches, then incremental rebuilds after a one-file change...\n`);
   await buildDataset({ repo, cacheDir: cacheA });
   await buildDataset({ repo, cacheDir: cacheB, tokenizer: tok });
-  changed(1);
-  const [, incS] = await timed(() => buildDataset({ repo, cacheDir: cacheA }));
-  const [incTok, incTokS] = await timed(() => buildDataset({ repo, cacheDir: cacheB, tokenizer: tok }));
-  process.stderr.write(`[${name}]   incremental ${incS.toFixed(2)} s, tokenized ${incTokS.toFixed(2)} s\n`);
-  if (incTok.stats.cache.misses !== 1) {
-    throw new Error(`expected one changed file, the cache missed ${incTok.stats.cache.misses}`);
-  }
+  // From disk (as a new CLI process would), then in one process (as the language server does).
+  const incremental = async (edit: number, cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean): Promise<number> => {
+    changed(edit);
+    if (fromDisk) {
+      DataCache.clearMemory();
+    }
+    const [ds, s] = await timed(() => buildDataset({ repo, cacheDir, tokenizer }));
+    if (ds.stats.cache.misses !== 1 || ds.stats.cache.fromMemory === fromDisk) {
+      throw new Error(`expected one changed file read ${fromDisk ? 'from disk' : 'from memory'}; misses ${ds.stats.cache.misses}`);
+    }
+    return s;
+  };
+  const incS = await incremental(1, cacheA, undefined, true);
+  const incMemS = await incremental(2, cacheA, undefined, false);
+  const incTokS = await incremental(3, cacheB, tok, true);
+  const incTokMemS = await incremental(4, cacheB, tok, false);
+  DataCache.clearMemory();
+  process.stderr.write(`[${name}]   incremental ${incS.toFixed(2)} s (in process ${incMemS.toFixed(2)} s), tokenized ${incTokS.toFixed(2)} s (in process ${incTokMemS.toFixed(2)} s)\n`);
   const files = full.stats.files.tracked;
   const mb = full.stats.bytes.seen / 1e6;
   return {
@@ -107,8 +123,10 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     files_per_s_tokenized: files / fullTokS,
     incremental_s: incS,
     incremental_fraction: incS / fullS,
+    incremental_fraction_in_process: incMemS / fullS,
     incremental_tokenized_s: incTokS,
     incremental_fraction_tokenized: incTokS / fullTokS,
+    incremental_fraction_tokenized_in_process: incTokMemS / fullTokS,
     examples: fullTok.stats.examples.byType,
     stats: fullTok.stats,
   };
@@ -139,7 +157,9 @@ export default async function bench(args: string[]): Promise<void> {
       'MB/s cpu': c.mb_per_s_cpu,
       'files/s tok': c.files_per_s_tokenized,
       'incr frac': c.incremental_fraction,
+      'incr frac mem': c.incremental_fraction_in_process,
       'incr frac tok': c.incremental_fraction_tokenized,
+      'incr frac tok mem': c.incremental_fraction_tokenized_in_process,
       pair: c.examples.pair,
       comment: c.examples.comment,
       fim: c.examples.fim,

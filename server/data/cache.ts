@@ -6,11 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
-import type { FileRecord } from './types';
+import type { FileRecord, RawPair } from './types';
 
-const FORMAT = 1;
+const FORMAT = 2;
 
-type StoredRecord = Omit<FileRecord, 'sig'> & { sig?: string };
+type StoredRecord = Omit<FileRecord, 'sig' | 'pairs' | 'comments'> & { sig?: string };
 
 function toB64(a: Uint32Array | Int32Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -38,15 +38,48 @@ function readJson(file: string): unknown {
 }
 
 const SHARDS = 16;
-const shardOf = (key: string): number => key.charCodeAt(0) % SHARDS;
+/** Shard of a key: a small hash of its first characters (keys start with hex or base64 digests). */
+const shardOf = (key: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < 4 && i < key.length; i++) {
+    h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  }
+  return (h >>> 0) % SHARDS;
+};
+
+type StoredPair = { name: string; prompt: string; completion?: string; c?: [number, number] };
+
+/** A pair whose completion is a slice of the file text is stored as [start, length]. */
+function packPairs(pairs: RawPair[] | undefined, text: string): StoredPair[] | undefined {
+  return pairs?.map((p) => {
+    const at = text.indexOf(p.completion);
+    return at >= 0 ? { name: p.name, prompt: p.prompt, c: [at, p.completion.length] } : p;
+  });
+}
+
+function unpackPairs(pairs: StoredPair[] | undefined, text: string): RawPair[] | undefined {
+  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? '') }));
+}
 
 function encodeRecord(r: FileRecord): string {
-  return JSON.stringify(r.sig ? { ...r, sig: toB64(r.sig) } : r);
+  const text = r.text ?? '';
+  return JSON.stringify({ ...r, sig: r.sig ? toB64(r.sig) : undefined, pairs: packPairs(r.pairs, text), comments: packPairs(r.comments, text) });
 }
 
 function decodeRecord(v: StoredRecord): FileRecord {
-  const { sig, ...rest } = v;
-  return sig ? { ...rest, sig: fromB64(sig, Uint32Array) } : rest;
+  const { sig, pairs, comments, ...rest } = v as StoredRecord & { pairs?: StoredPair[]; comments?: StoredPair[] };
+  const text = rest.text ?? '';
+  const r: FileRecord = { ...rest };
+  if (sig) {
+    r.sig = fromB64(sig, Uint32Array);
+  }
+  if (pairs) {
+    r.pairs = unpackPairs(pairs, text);
+  }
+  if (comments) {
+    r.comments = unpackPairs(comments, text);
+  }
+  return r;
 }
 
 /**
@@ -75,6 +108,26 @@ class ShardedStore<V> {
         this.map.set(k, decode(v));
       }
     }
+  }
+
+  /** Sizes and times of the shard files: tells whether the disk still holds what memory holds. */
+  stamp(): string {
+    const parts: string[] = [];
+    for (let i = 0; i < SHARDS; i++) {
+      try {
+        const st = fs.statSync(this.file(i));
+        parts.push(`${st.size}:${st.mtimeMs}`);
+      } catch {
+        parts.push('-');
+      }
+    }
+    return parts.join(',');
+  }
+
+  /** Start a new run on the same entries. */
+  beginRun(): void {
+    this.used.clear();
+    this.dirty.clear();
   }
 
   get(k: string): V | undefined {
@@ -112,17 +165,30 @@ class ShardedStore<V> {
   }
 }
 
+interface Remembered {
+  configKey: string;
+  tokenKey: string | null;
+  records: ShardedStore<FileRecord>;
+  recordsStamp: string;
+  tokens: ShardedStore<Int32Array> | null;
+  tokensStamp: string;
+}
+
+const MEMORY = new Map<string, Remembered>();
+
 export class DataCache {
-  private readonly records: ShardedStore<FileRecord>;
-  private readonly tokenStore: ShardedStore<Int32Array> | null;
+  private records: ShardedStore<FileRecord>;
+  private tokenStore: ShardedStore<Int32Array> | null;
   hits = 0;
   misses = 0;
+  /** Whether this run reused the entries a previous run of this process left in memory. */
+  fromMemory = false;
 
   /** `configKey` covers everything records depend on (filter settings, pipeline version). */
   constructor(
     readonly dir: string | null,
-    configKey: string,
-    tokenKey: string | null,
+    private readonly configKey: string,
+    private readonly tokenKey: string | null,
   ) {
     const d = dir ?? '';
     this.records = new ShardedStore<FileRecord>((i) => path.join(d, `records-${i.toString(16)}.json`), `"format":${FORMAT},"key":${JSON.stringify(configKey)}`, encodeRecord);
@@ -134,15 +200,53 @@ export class DataCache {
     if (!dir) {
       return c;
     }
+    // A long-running process (the language server) keeps the last cache of a folder in
+    // memory and reuses it while the files on disk are the ones it wrote or read.
+    const memo = MEMORY.get(dir);
+    if (memo && memo.configKey === configKey && memo.records.stamp() === memo.recordsStamp) {
+      c.records = memo.records;
+      c.records.beginRun();
+      if (tokenKey && memo.tokenKey === tokenKey && memo.tokens && memo.tokens.stamp() === memo.tokensStamp) {
+        c.tokenStore = memo.tokens;
+        c.tokenStore.beginRun();
+      } else {
+        c.loadTokens();
+      }
+      c.fromMemory = true;
+      return c;
+    }
     c.records.load(
       (raw) => decodeRecord(raw as StoredRecord),
       (doc) => doc.format === FORMAT && doc.key === configKey,
     );
-    c.tokenStore?.load(
+    c.loadTokens();
+    c.remember();
+    return c;
+  }
+
+  private loadTokens(): void {
+    this.tokenStore?.load(
       (raw) => fromB64(String(raw), Int32Array),
       (doc) => doc.format === FORMAT,
     );
-    return c;
+  }
+
+  private remember(): void {
+    if (this.dir) {
+      MEMORY.set(this.dir, {
+        configKey: this.configKey,
+        tokenKey: this.tokenKey,
+        records: this.records,
+        recordsStamp: this.records.stamp(),
+        tokens: this.tokenStore,
+        tokensStamp: this.tokenStore?.stamp() ?? '',
+      });
+    }
+  }
+
+  /** Forget in-memory caches (the next load reads the disk). */
+  static clearMemory(): void {
+    MEMORY.clear();
   }
 
   /** Token ids by content key; shared with the TokenCache of a run. */
@@ -178,6 +282,7 @@ export class DataCache {
     }
     this.records.save();
     this.tokenStore?.save();
+    this.remember();
   }
 }
 

@@ -169,36 +169,43 @@ export function findDuplicates(items: DedupItem[]): { exact: Set<number>; near: 
     }
     return i;
   };
-  const buckets = new Map<string, number[]>();
-  items.forEach((it, i) => {
-    if (!it.sig || exact.has(i)) {
-      return;
+  // One bucket map per band, keyed by the band's 32-bit hash.
+  const buckets: Array<Map<number, number[]>> = Array.from({ length: BANDS }, () => new Map());
+  for (let i = 0; i < items.length; i++) {
+    const sig = items[i].sig;
+    if (!sig || exact.has(i)) {
+      continue;
     }
     for (let b = 0; b < BANDS; b++) {
       let h = b + 1;
       for (let r = 0; r < ROWS; r++) {
-        h = Math.imul(h ^ it.sig[b * ROWS + r], 0x9e3779b1);
+        h = Math.imul(h ^ sig[b * ROWS + r], 0x9e3779b1);
         h ^= h >>> 16;
       }
-      const key = `${b}:${h >>> 0}`;
-      const list = buckets.get(key);
+      const list = buckets[b].get(h);
       if (list) {
         list.push(i);
       } else {
-        buckets.set(key, [i]);
+        buckets[b].set(h, [i]);
       }
     }
-  });
-  for (const list of buckets.values()) {
-    for (let k = 1; k < list.length; k++) {
-      const i = list[0];
-      const j = list[k];
-      const a = items[i].sig;
-      const b = items[j].sig;
-      if (a && b && find(i) !== find(j) && estimateJaccard(a, b) >= JACCARD_THRESHOLD) {
-        const ri = find(i);
-        const rj = find(j);
-        parent[Math.max(ri, rj)] = Math.min(ri, rj);
+  }
+  const union = (i: number, j: number): void => {
+    const a = items[i].sig;
+    const b = items[j].sig;
+    if (a && b && find(i) !== find(j) && estimateJaccard(a, b) >= JACCARD_THRESHOLD) {
+      const ri = find(i);
+      const rj = find(j);
+      parent[Math.max(ri, rj)] = Math.min(ri, rj);
+    }
+  };
+  for (const band of buckets) {
+    for (const list of band.values()) {
+      for (let k = 1; k < list.length; k++) {
+        union(list[0], list[k]);
+        if (k > 1) {
+          union(list[k - 1], list[k]);
+        }
       }
     }
   }

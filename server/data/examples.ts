@@ -46,7 +46,7 @@ export function chunkLines(text: string, max: number): string[] {
       end = nl > start ? nl + 1 : end;
     }
     const piece = text.slice(start, end);
-    if (piece.trim().length > 0) {
+    if (/\S/.test(piece)) {
       out.push(piece);
     }
     start = end;
@@ -108,29 +108,31 @@ function fimSample(text: string, r: () => number, maxChars: number, tok: FimStri
 export function fileExamples(p: string, blob: string, rec: FileRecord, o: ExampleOptions): Example[] {
   const r = rng(hash32(o.seed, blob, p));
   const language = rec.language ?? 'text';
-  const base = { path: p, language, split: o.split, weight: o.weight };
   const out: Example[] = [];
+  const make = (type: Example['type'], prompt: string, completion: string): Example => ({ type, path: p, language, prompt, completion, split: o.split, weight: o.weight });
   for (const pair of rec.pairs ?? []) {
     if (r() < o.mix.pair) {
-      out.push({ ...base, type: 'pair', prompt: pair.prompt, completion: pair.completion });
+      out.push(make('pair', pair.prompt, pair.completion));
     }
   }
   for (const c of rec.comments ?? []) {
     if (r() < o.mix.comment) {
-      out.push({ ...base, type: 'comment', prompt: c.prompt, completion: c.completion });
+      out.push(make('comment', c.prompt, c.completion));
     }
   }
   const text = rec.text ?? '';
   if (o.fim && r() < o.mix.fim) {
     const s = fimSample(text, r, Math.round(o.chunkChars * 1.5), o.fim);
     if (s) {
-      out.push({ ...base, type: 'fim', ...s });
+      const ex = make('fim', s.prompt, s.completion);
+      ex.fim = s.fim;
+      out.push(ex);
     }
   }
   const header = pathHeader(p, languageOf(p));
   for (const chunk of chunkLines(text, o.chunkChars)) {
     if (r() < o.mix.lm) {
-      out.push({ ...base, type: 'lm', prompt: header, completion: chunk });
+      out.push(make('lm', header, chunk));
     }
   }
   return out;

@@ -181,7 +181,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     parsers,
     fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
     tokens,
-    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0 },
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0, fromMemory: cache.fromMemory },
     timings,
   };
   return { examples, train, val, valPairs: examples.filter((e) => e.split === 'val' && e.type === 'pair'), stats };

@@ -147,7 +147,7 @@ export interface DatasetStats {
   parsers: Record<string, 'tree-sitter' | 'heuristic' | 'none'>;
   fim: { enabled: boolean; reason?: string; style?: string };
   tokens: { train: number; val: number; trainSequences: number; valSequences: number; seqLen: number; truncated: number } | null;
-  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number };
+  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; fromMemory: boolean };
   timings: Record<string, number>;
 }
 

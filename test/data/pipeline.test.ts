@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDataset, toJsonlLine, writeJsonl, type DatasetOptions } from '../../server/data/index';
 import { CodeTokenizer, qwenTokenizerDir } from '../../server/model/tokenizer';
+import { DataCache } from '../../server/data/cache';
 import { cBody, commitAll, makeRepo, rm, tmpDir, writeFiles } from './helpers';
 
 let tokenizer: CodeTokenizer | null = null;
@@ -147,7 +148,9 @@ test('incremental: after edits, a rebuild from the cache matches a full rebuild 
     fs.rmSync(path.join(repo, 'py/beta.py'));
     commitAll(repo, 'edit');
     writeFiles(repo, { 'py/gamma.py': 'def gamma_mean(xs):\n    """Uncommitted change to gamma here."""\n    a = 1\n    b = 2\n    return a + b\n' });
+    DataCache.clearMemory(); // read the cache from disk, as a new process would
     const inc = await buildDataset({ repo, cacheDir, tokenizer: tok });
+    assert.equal(inc.stats.cache.fromMemory, false);
     const full = await buildDataset({ repo, cacheDir: null, tokenizer: tok });
     assert.equal(inc.examples.map(toJsonlLine).join('\n'), full.examples.map(toJsonlLine).join('\n'));
     assert.deepEqual(inc.train, full.train);
@@ -195,6 +198,31 @@ test('a corrupt or foreign cache is ignored, and a one-file change rewrites only
     assert.equal(again.stats.cache.hits, 0);
     assert.equal(again.examples.map(toJsonlLine).join('\n'), full.examples.map(toJsonlLine).join('\n'));
   } finally {
+    rm(repo);
+    rm(cacheDir);
+  }
+});
+
+test('a later build in the same process reuses the cache in memory, unless the files on disk changed', async () => {
+  const repo = sampleRepo();
+  const cacheDir = tmpDir('codetune-cache-');
+  try {
+    DataCache.clearMemory();
+    const a = await buildDataset({ repo, cacheDir });
+    assert.equal(a.stats.cache.fromMemory, false);
+    const b = await buildDataset({ repo, cacheDir });
+    assert.equal(b.stats.cache.fromMemory, true);
+    assert.equal(b.stats.cache.hits, a.stats.cache.misses);
+    // Another process rewrote the cache: memory is stale, the disk is read again.
+    for (const f of fs.readdirSync(cacheDir)) {
+      fs.writeFileSync(path.join(cacheDir, f), '{}');
+    }
+    const c = await buildDataset({ repo, cacheDir });
+    assert.equal(c.stats.cache.fromMemory, false);
+    assert.equal(c.stats.cache.hits, 0);
+    assert.equal(c.examples.map(toJsonlLine).join('\n'), a.examples.map(toJsonlLine).join('\n'));
+  } finally {
+    DataCache.clearMemory();
     rm(repo);
     rm(cacheDir);
   }
