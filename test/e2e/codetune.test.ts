@@ -4,10 +4,11 @@
 // model, and shows the finished run on the dashboard. The status bar is checked at
 // each stage. Skips only when code-server or Chromium cannot be installed.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { MockHub } from '../hub/mock-hub';
 import { ARTIFACTS, Harness } from './harness';
 import { runChecked } from './process';
 import { REPO_ROOT, ensureE2E, makeGitRepo } from './setup';
@@ -38,6 +39,8 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
   let skipReason: string | undefined;
   let tmp = '';
   let h: Harness | undefined;
+  let hub: MockHub | undefined;
+  const savedEnv = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_HUB_CACHE: process.env.HF_HUB_CACHE };
 
   before(async () => {
     const vsix = await codetuneVsix();
@@ -52,6 +55,12 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
     }
     const base = join(tmp, 'tiny-base');
     await runChecked(process.execPath, [join(REPO_ROOT, 'bin/codetune.js'), 'init-base', '--out', base]);
+    // The same tiny base on a local stand-in for the Hugging Face hub, for "Select base model…".
+    hub = await MockHub.start();
+    hub.addRepo({ id: 'codetune-e2e/tiny', files: Object.fromEntries(readdirSync(base).map((f) => [f, readFileSync(join(base, f))])) });
+    // code-server (and so the extension and the CLI it runs) inherits these.
+    process.env.HF_ENDPOINT = hub.url;
+    process.env.HF_HUB_CACHE = join(tmp, 'hf-cache');
     const workspace = join(tmp, 'zebra-repo');
     mkdirSync(workspace);
     await makeGitRepo(workspace, { 'src/zebra.js': ZEBRA });
@@ -86,6 +95,14 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
 
   after(async () => {
     await h?.close();
+    await hub?.close();
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) {
+        delete process.env[k];
+      } else {
+        process.env[k] = v;
+      }
+    }
     if (tmp && process.env.CODETUNE_E2E_KEEP !== '1') {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -180,5 +197,20 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
     t.diagnostic(`screenshot: ${shot}`);
     assert.equal(basename(shot), 'codetune-dashboard.png');
     await status(u, 'dashboard', /^Codetune: base model$/);
+  });
+
+  test('"Select base model…" takes a hub id: downloads it into the Hugging Face cache, loads it, and the status bar says it is ready', async (t) => {
+    const u = ui(t);
+    if (!u) {
+      return;
+    }
+    await u.runCommand('Codetune: Select base model…');
+    await u.quickPick('codetune-e2e/tiny', 'codetune-e2e/tiny');
+    const ready = await status(u, 'model selected', /Codetune: codetune-e2e\/tiny is ready \(wasm, \d+ ms\)/, 120_000);
+    t.diagnostic(ready);
+    // Every byte of the weights came from the hub, and the server loaded the snapshot.
+    const weights = readFileSync(join(tmp, 'tiny-base/model.safetensors')).length;
+    assert.equal(hub?.bytesServed('codetune-e2e/tiny', 'model.safetensors'), weights);
+    assert.ok(existsSync(join(tmp, 'hf-cache/models--codetune-e2e--tiny/refs/main')), 'the model is in the Hugging Face cache layout');
   });
 });
