@@ -19,8 +19,8 @@ const OPENERS: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 const CLOSERS = new Set([')', ']', '}']);
 /** What may follow the cursor on its line without forcing a single-line completion. */
 const CLOSING_TAIL = /^[\s)\]}>'"`;,]*$/;
-/** Line endings that open a block whose body goes on the next lines. */
-const BLOCK_OPENER = /(?:[{([:]|=>|->|"""|''')\s*$/;
+/** Line endings after which the code goes on the next lines: a block opener, or the end of a doc comment / docstring. */
+const BLOCK_OPENER = /(?:[{([:]|=>|->|"""|'''|\*\/)\s*$/;
 
 /** Indentation in columns (a tab counts 4). */
 export function indentOf(line: string): number {

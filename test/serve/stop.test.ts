@@ -22,6 +22,8 @@ describe('single- or multi-line from context', () => {
   check('print(|)', false); // even closing brackets after the cursor: one line
   check('let x = compute(|);', false);
   check('// a comment in progress|', false);
+  check('/** Adds two numbers. */|', true); // a finished doc comment: the code it describes follows
+
 });
 
 describe('stop rules', () => {
@@ -51,5 +53,6 @@ describe('finished items', () => {
   check('whitespace-only is no item', 'x = |', '   ', null);
   check('empty after the stop rules is no item', 'const x = |', '\nfoo', null);
   check('trailing whitespace goes', '|', 'a = 1\n\n', 'a = 1');
+  check('at the end of a doc comment line, the code starts on the next line', '/** Adds. */|', '\nfunction add(a, b) {\n  return a + b;\n}\n\n\nfoo', '\nfunction add(a, b) {\n  return a + b;\n}');
   check('the memorised body after a doc comment survives whole', '/** Adds two numbers. */\nfunction add(a, b) {\n|', '  return a + b;\n}\n', '  return a + b;\n}');
 });
