@@ -63,6 +63,13 @@ export interface ServeOptions {
 }
 
 function connect(transport: ServeOptions['transport']): Connection {
+  if (transport === 'stdio') {
+    // stdout carries the protocol: anything a library prints goes to stderr instead.
+    const toStderr = (...args: unknown[]) => void process.stderr.write(`${args.map(String).join(' ')}\n`);
+    console.log = toStderr;
+    console.info = toStderr;
+    console.debug = toStderr;
+  }
   return transport === 'stdio'
     ? createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout))
     : createConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
