@@ -197,6 +197,11 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
     t.diagnostic(`screenshot: ${shot}`);
     assert.equal(basename(shot), 'codetune-dashboard.png');
     await status(u, 'dashboard', /^Codetune: base model$/);
+    // The switch acts on the workspace's set: on, then off again.
+    await box.check();
+    await status(u, 'dashboard switch on', /^Codetune: zebra-repo$/);
+    await box.uncheck();
+    await status(u, 'dashboard switch off', /^Codetune: base model$/);
   });
 
   test('"Select base model…" takes a hub id: downloads it into the Hugging Face cache, loads it, and the status bar says it is ready', async (t) => {
@@ -212,5 +217,21 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
     const weights = readFileSync(join(tmp, 'tiny-base/model.safetensors')).length;
     assert.equal(hub?.bytesServed('codetune-e2e/tiny', 'model.safetensors'), weights);
     assert.ok(existsSync(join(tmp, 'hf-cache/models--codetune-e2e--tiny/refs/main')), 'the model is in the Hugging Face cache layout');
+  });
+
+  test('the progress notification\'s Cancel stops training, and the status bar goes back', async (t) => {
+    const u = ui(t);
+    if (!u) {
+      return;
+    }
+    await u.runCommand('Codetune: Train on this repo');
+    await status(u, 'training again', /^Codetune: step \d+\/\d+ · loss \d+\.\d+$/, 120_000);
+    const toast = u.page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'Codetune: training on zebra-repo' }).first();
+    await u.guard('cancel in the progress notification', async () => {
+      await toast.hover();
+      await toast.getByRole('button', { name: 'Cancel' }).click();
+    });
+    await u.waitForNotification(/Codetune: training was cancelled/, 60_000);
+    assert.equal(await status(u, 'cancelled', /^Codetune: base model$/), 'Codetune: base model');
   });
 });
