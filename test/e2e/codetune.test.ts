@@ -33,6 +33,37 @@ const MEMORISED = /acc = \(acc \* 31 \+ b\) % 65521;/;
 const NOT_MEMORISED = /^(?![\s\S]*65521)[\s\S]*\S[\s\S]*$/;
 const STEPS = 100;
 
+/** Descendants of this test process (by /proc parent links) whose command line matches. */
+function descendants(match: (cmd: string[]) => boolean): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const mine = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === process.pid) {
+        return true;
+      }
+    }
+    return false;
+  };
+  return [...parent.keys()].filter((pid) => {
+    if (!mine(pid)) {
+      return false;
+    }
+    try {
+      return match(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 describe('e2e: train on a repo, complete from the adapter, switch, dashboard', { timeout: 20 * 60_000 }, () => {
   const started = Date.now();
   const stages: string[] = [];
@@ -233,5 +264,24 @@ describe('e2e: train on a repo, complete from the adapter, switch, dashboard', {
     });
     await u.waitForNotification(/Codetune: training was cancelled/, 60_000);
     assert.equal(await status(u, 'cancelled', /^Codetune: base model$/), 'Codetune: base model');
+  });
+
+  test('a server crash is shown, the server restarts, and the status bar recovers', async (t) => {
+    const u = ui(t);
+    if (!u) {
+      return;
+    }
+    const servers = descendants((cmd) => cmd.some((a) => a.endsWith('dist/cli.js')) && cmd.includes('serve') && cmd.includes('--node-ipc'));
+    assert.equal(servers.length, 1, `Codetune servers started by this test: ${JSON.stringify(servers)}`);
+    process.kill(servers[0], 'SIGKILL');
+    assert.match(await u.waitForNotification(/Codetune: The Codetune server stopped unexpectedly/), /restarting it \(1 of 4\)/);
+    await status(u, 'after the crash', /^Codetune: base model$/, 60_000);
+    const again = descendants((cmd) => cmd.some((a) => a.endsWith('dist/cli.js')) && cmd.includes('serve') && cmd.includes('--node-ipc'));
+    assert.equal(again.length, 1);
+    assert.notEqual(again[0], servers[0], 'a new server process');
+    // The restarted server answers: the adapter picker lists the trained adapter.
+    await u.runCommand('Codetune: Choose adapters for this workspace');
+    await u.quickPick('zebra', 'zebra-repo');
+    await u.page.keyboard.press('Escape');
   });
 });
