@@ -2,13 +2,14 @@
 // `codetune eval` (base vs base + adapter on the held-out split).
 import * as path from 'node:path';
 import { CodetuneError } from '../errors';
+import { resolveModel } from '../hub/resolve';
 import type { EvalMetrics, TrainProgress, TrainWorkerMessage } from '../protocol';
 import { evaluate, parseTargets, startTraining, TRAIN_DEFAULTS, type TrainOptions } from '../train/index';
 import { BACKEND_CHOICES, type BackendChoice } from '../model/backend';
 import { parseFlags, parseNumber, printJson, required, usageError, type Command } from './args';
 
 const trainUsage =
-  'codetune train --repo PATH --model DIR --out DIR [--rank N] [--alpha N] [--targets q_proj,v_proj|all-linear] [--dropout X] [--epochs N] [--max-steps N] [--max-seconds N] ' +
+  'codetune train --repo PATH --model DIR|ORG/NAME --out DIR [--rank N] [--alpha N] [--targets q_proj,v_proj|all-linear] [--dropout X] [--epochs N] [--max-steps N] [--max-seconds N] ' +
   '[--lr X] [--warmup N] [--weight-decay X] [--max-grad-norm X] [--batch-size N] [--grad-accum N] [--seq-len N] [--seed N] [--eval-every N] [--patience N] ' +
   '[--checkpoint-every N] [--val-fraction F] [--include GLOB]... [--exclude GLOB]... [--no-eval] [--no-cache] [--backend auto|wasm|cpu|tensorflow] [--resume] [--full] [--json]';
 
@@ -69,7 +70,7 @@ export const train: Command = {
     const num = (v: string | undefined, flag: string, min = 0, max?: number): number | undefined => (v === undefined ? undefined : parseNumber(v, flag, u, { min, max }));
     const opts: TrainOptions = {
       repo: path.resolve(required(f.repo, 'repo', u)),
-      model: path.resolve(required(f.model, 'model', u)),
+      model: (await resolveModel(required(f.model, 'model', u))).dir,
       out: path.resolve(required(f.out, 'out', u)),
       rank: int(f.rank, 'rank'),
       alpha: num(f.alpha, 'alpha'),
@@ -130,7 +131,7 @@ export const train: Command = {
   },
 };
 
-const evalUsage = 'codetune eval --repo PATH --model DIR [--adapter DIR] [--seq-len N] [--seed N] [--val-fraction F] [--max-pairs N] [--no-cache] [--backend auto|wasm|cpu|tensorflow] [--json]';
+const evalUsage = 'codetune eval --repo PATH --model DIR|ORG/NAME [--adapter DIR] [--seq-len N] [--seed N] [--val-fraction F] [--max-pairs N] [--no-cache] [--backend auto|wasm|cpu|tensorflow] [--json]';
 
 export const evalCmd: Command = {
   usage: evalUsage,
@@ -148,7 +149,7 @@ export const evalCmd: Command = {
     const int = (v: string | undefined, flag: string, min: number): number | undefined => (v === undefined ? undefined : parseNumber(v, flag, evalUsage, { integer: true, min }));
     const r = await evaluate({
       repo: path.resolve(required(f.repo, 'repo', evalUsage)),
-      model: path.resolve(required(f.model, 'model', evalUsage)),
+      model: (await resolveModel(required(f.model, 'model', evalUsage))).dir,
       adapter: f.adapter ? path.resolve(f.adapter) : undefined,
       seqLen: int(f['seq-len'], 'seq-len', 8),
       seed: int(f.seed, 'seed', 0),

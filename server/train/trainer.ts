@@ -18,6 +18,9 @@ import { hyperparameters, resolveOptions, type TrainOptions } from './options';
 import { prepare, type Prepared } from './setup';
 import { checkpointDir, hasCheckpoint, loadCheckpoint, saveCheckpoint, STATE_VERSION, type TrainState } from './state';
 
+/** Default wall-clock cap on the wasm/cpu backends (30 minutes); --max-seconds overrides it. */
+export const CPU_TIME_CAP_SEC = 1800;
+
 export interface TrainHooks {
   emit(m: TrainWorkerMessage): void;
   /** Polled at every step boundary; true stops the run there (checkpoint kept, CANCELLED). */
@@ -83,6 +86,8 @@ export async function runTraining(opts: TrainOptions, hooks: TrainHooks): Promis
       return v;
     };
 
+    // On CPU backends a run is capped by wall-clock time unless the caller chose a cap.
+    const maxSeconds = r.maxSeconds ?? (p.backend.backend === 'tensorflow' ? undefined : CPU_TIME_CAP_SEC);
     const sessionStart = performance.now();
     const sessionStep0 = st.step;
     let sessionTokens = 0;
@@ -117,7 +122,7 @@ export async function runTraining(opts: TrainOptions, hooks: TrainHooks): Promis
         st.elapsedSec -= secs;
       }
       hooks.afterStep?.(step);
-      if (stoppedEarly || (r.maxSeconds !== undefined && st.elapsedSec + secs >= r.maxSeconds)) {
+      if (stoppedEarly || (maxSeconds !== undefined && st.elapsedSec + secs >= maxSeconds)) {
         if (stoppedEarly) {
           log(`early stop at step ${step}: no validation improvement in ${st.badEvals} evaluations (best ${st.bestValLoss?.toFixed(4)} at step ${st.bestStep})`);
         } else if (ds.val.length > 0 && entry.valLoss === undefined) {
