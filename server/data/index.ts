@@ -8,6 +8,8 @@ import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
 import { listRepo, readTracked } from './collect';
 import { checkPath, compileGlobs } from './filters';
 import { processFile, PROCESS_VERSION } from './process';
+import { defaultWorkers, FilePool } from './pool';
+import type { LanguageInfo } from './languages';
 import { findDuplicates } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
 import { DataCache, defaultCacheDir } from './cache';
@@ -16,6 +18,9 @@ import { addCounts } from './secrets';
 
 export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, ProgressEvent, MixRatios, FilterOptions } from './types';
 export { writeJsonl, writeStats, toJsonlLine } from './export';
+
+/** Below this many files to process, starting workers costs more than it saves. */
+const POOL_MIN_FILES = 256;
 
 interface Kept {
   path: string;
@@ -60,48 +65,85 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   let bytesSeen = 0;
   const total = repo.files.length;
   let done = 0;
-  for (const f of repo.files) {
+  const tick = (): void => {
     done++;
     if (done % 200 === 0) {
       progress({ phase: 'process', done, total });
     }
+  };
+  // Pass 1 (this thread): path rules, cache lookups and reads. Pass 2: process the
+  // files the cache did not have, in worker threads when there are many. Pass 3: in order.
+  interface Entry {
+    path: string;
+    blob: string;
+    rec?: FileRecord;
+    job?: { bytes: Buffer; info: LanguageInfo | null };
+  }
+  const entries: Entry[] = [];
+  for (const f of repo.files) {
     if (f.mode === '160000') {
       submodules++;
       skip('submodule');
+      tick();
       continue;
     }
     if (f.mode === '120000') {
       skip('symlink');
+      tick();
       continue;
     }
     const pc = checkPath(f.path, rules);
     if ('skip' in pc) {
       skip(pc.skip);
+      tick();
       continue;
     }
     const clean = !repo.modified.has(f.path);
-    let blob = f.blob;
-    let rec = clean ? cache.get(blob, f.path) : undefined;
-    if (!rec) {
-      const read = readTracked(repo.root, f.path, filters.maxFileBytes, clean ? f.blob : undefined);
-      if (!read.ok) {
-        skip(read.reason);
-        continue;
-      }
-      blob = read.blob;
-      rec = cache.get(blob, f.path);
-      if (!rec) {
-        rec = { ...(await processFile(f.path, read.bytes, pc.info, filters)), bytes: read.bytes.byteLength };
-        cache.set(blob, f.path, rec);
-      }
+    const hit = clean ? cache.get(f.blob, f.path) : undefined;
+    if (hit) {
+      entries.push({ path: f.path, blob: f.blob, rec: hit });
+      tick();
+      continue;
     }
+    const read = readTracked(repo.root, f.path, filters.maxFileBytes, clean ? f.blob : undefined);
+    if (!read.ok) {
+      skip(read.reason);
+      tick();
+      continue;
+    }
+    const rec = cache.get(read.blob, f.path);
+    if (rec) {
+      tick();
+    }
+    entries.push(rec ? { path: f.path, blob: read.blob, rec } : { path: f.path, blob: read.blob, job: { bytes: read.bytes, info: pc.info } });
+  }
+  const jobs = entries.filter((e) => e.job);
+  const nWorkers = opts.workers ?? defaultWorkers();
+  const pool = nWorkers > 0 && jobs.length >= (opts.workers !== undefined ? 1 : POOL_MIN_FILES) ? FilePool.create(nWorkers) : null;
+  try {
+    await Promise.all(
+      jobs.map(async (e) => {
+        const { bytes, info } = e.job!;
+        const here = (): Promise<FileRecord> => processFile(e.path, bytes, info, filters);
+        const rec = pool ? await pool.run({ path: e.path, bytes, info, filters }).catch(here) : await here();
+        e.rec = { ...rec, bytes: bytes.byteLength };
+        e.job = undefined;
+        cache.set(e.blob, e.path, e.rec);
+        tick();
+      }),
+    );
+  } finally {
+    await pool?.close();
+  }
+  for (const e of entries) {
+    const rec = e.rec!;
     bytesSeen += rec.bytes ?? 0;
     if (rec.skip) {
       skip(rec.skip);
       continue;
     }
     addCounts(secrets, rec.secrets);
-    kept.push({ path: f.path, blob, rec });
+    kept.push({ path: e.path, blob: e.blob, rec });
   }
   progress({ phase: 'process', done: total, total });
   t = lap('process', t);
@@ -183,6 +225,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     tokens,
     cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0, fromMemory: cache.fromMemory },
     timings,
+    workers: pool ? nWorkers : 0,
   };
   return { examples, train, val, valPairs: examples.filter((e) => e.split === 'val' && e.type === 'pair'), stats };
 }

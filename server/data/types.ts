@@ -84,6 +84,8 @@ export interface DatasetOptions {
   /** Where per-blob results are cached between runs; null disables the disk cache. */
   cacheDir?: string | null;
   onProgress?: (e: ProgressEvent) => void;
+  /** Worker threads for processing files; default: one per CPU (up to 8), used from 256 files to process; 0: none. */
+  workers?: number;
 }
 
 /** One training example. `prompt`/`completion` are what the JSONL export writes. */
@@ -149,6 +151,8 @@ export interface DatasetStats {
   tokens: { train: number; val: number; trainSequences: number; valSequences: number; seqLen: number; truncated: number } | null;
   cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; fromMemory: boolean };
   timings: Record<string, number>;
+  /** Worker threads used for processing files (0: the calling thread). */
+  workers: number;
 }
 
 export interface Dataset {

@@ -227,3 +227,18 @@ test('a later build in the same process reuses the cache in memory, unless the f
     rm(cacheDir);
   }
 });
+
+test('worker threads give the same result as the calling thread', async () => {
+  const repo = sampleRepo();
+  try {
+    const inThread = await buildDataset({ repo, cacheDir: null, workers: 0 });
+    const pooled = await buildDataset({ repo, cacheDir: null, workers: 2 });
+    assert.equal(inThread.stats.workers, 0);
+    assert.equal(pooled.stats.workers, 2);
+    assert.equal(pooled.examples.map(toJsonlLine).join('\n'), inThread.examples.map(toJsonlLine).join('\n'));
+    assert.deepEqual(pooled.stats.files, inThread.stats.files);
+    assert.deepEqual(pooled.stats.parsers, inThread.stats.parsers);
+  } finally {
+    rm(repo);
+  }
+});
