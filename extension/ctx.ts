@@ -122,6 +122,10 @@ export class Ctx implements vscode.Disposable {
       return;
     }
     this.dispatch({ type: 'serverStarting' });
+    if (config.baseModel === '') {
+      void vscode.window.showInformationMessage('Codetune: choose a base model to get completions and to train.', 'Select base model…')
+        .then((b) => b && vscode.commands.executeCommand('codetune.selectBaseModel'));
+    }
     this.modelDir = await resolveBaseModel(this, config.baseModel);
     this.dispatch({ type: 'modelReady', model: config.baseModel || 'not set' });
     const client = createClient({
