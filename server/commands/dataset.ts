@@ -7,7 +7,7 @@ import type { DatasetStats } from '../data/types';
 import { parseFlags, parseNumber, printJson, required, type Command } from './args';
 
 const usage =
-  'codetune dataset --repo PATH [--model DIR] --out FILE.jsonl [--stats FILE.json] [--include GLOB]... [--exclude GLOB]... [--seed N] [--val-fraction F] [--seq-len N] [--cache-dir DIR | --no-cache] [--json]';
+  'codetune dataset --repo PATH [--model DIR] --out FILE.jsonl [--stats FILE.json] [--include GLOB]... [--exclude GLOB]... [--seed N] [--val-fraction F] [--seq-len N] [--cache-dir DIR | --no-cache] [--workers N] [--json]';
 
 function summary(s: DatasetStats, out: string): string {
   const skipped = Object.entries(s.files.skipped)
@@ -46,6 +46,7 @@ export const dataset: Command = {
         'seq-len': { type: 'string' },
         'cache-dir': { type: 'string' },
         'no-cache': { type: 'boolean' },
+        workers: { type: 'string' },
         json: { type: 'boolean' },
       },
       usage,
@@ -55,6 +56,7 @@ export const dataset: Command = {
     const seed = parseNumber(f.seed, 'seed', usage, { integer: true, min: 0, fallback: 0 });
     const valFraction = parseNumber(f['val-fraction'], 'val-fraction', usage, { min: 0, max: 1, fallback: 0.1 });
     const seqLen = parseNumber(f['seq-len'], 'seq-len', usage, { integer: true, min: 16, fallback: 1024 });
+    const workers = f.workers === undefined ? undefined : parseNumber(f.workers, 'workers', usage, { integer: true, min: 0, max: 64 });
     const tokenizer = f.model ? CodeTokenizer.fromDir(f.model) : undefined;
     const ds = await buildDataset({
       repo,
@@ -64,6 +66,7 @@ export const dataset: Command = {
       seed,
       valFraction,
       seqLen,
+      workers,
       cacheDir: f['no-cache'] ? null : f['cache-dir'] ? path.resolve(f['cache-dir']) : undefined,
     });
     writeJsonl(out, ds.examples);
