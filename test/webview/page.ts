@@ -85,9 +85,24 @@ export class DashboardPage {
     await this.page.locator('#app[aria-busy="false"]').waitFor();
   }
 
-  /** As the extension's webview.postMessage: a `message` event on the page's window. */
+  /**
+   * As the extension's webview.postMessage: a `message` event on the page's window.
+   * Resolves once the page has handled it: a second message is posted behind it, and
+   * events are delivered in order, the page's own listener first.
+   */
   async send(message: unknown): Promise<void> {
-    await this.page.evaluate((m) => window.postMessage(m, '*'), message);
+    // A string, so that no bundler helper (tsx's __name) ends up in the page.
+    await this.page.evaluate(`new Promise((resolve) => {
+      const token = 'sent-' + Math.random();
+      window.addEventListener('message', function onMessage(e) {
+        if (e.data === token) {
+          window.removeEventListener('message', onMessage);
+          resolve();
+        }
+      });
+      window.postMessage(${JSON.stringify(message)}, '*');
+      window.postMessage(token, '*');
+    })`);
   }
 
   async posted(): Promise<unknown[]> {
