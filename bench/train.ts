@@ -4,7 +4,7 @@
 // this run, peak tf.memory().numBytes of one step, trainable parameters and the saved
 // adapter's size against the base's. Then the demo's training (tiny base, this repo) for
 // held-out quality, base vs adapter. Writes bench/results/train.json.
-// Usage: npm run bench -- train [--steps N] [--batch N] [--seq N] [--no-quality]
+// Usage: npm run bench -- train [--steps N] [--rounds N] [--batch N] [--seq N] [--no-quality]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -59,7 +59,16 @@ function dirBytes(dir: string, file: string): number {
   return fs.statSync(path.join(dir, file)).size;
 }
 
-async function measure(opts: TrainOptions, steps: number): Promise<Case> {
+interface Measured {
+  times: number[];
+  flops: number;
+  tokens: number;
+  peak: number;
+  params: number;
+  adapterBytes: number;
+}
+
+async function measure(opts: TrainOptions, steps: number): Promise<Measured> {
   const r = resolveOptions(opts);
   const p = await prepare(r, () => undefined);
   const { trainables: tr, model } = p;
@@ -67,19 +76,19 @@ async function measure(opts: TrainOptions, steps: number): Promise<Case> {
   const stream = new BatchStream(p.dataset.train, r.batchSize, r.seed);
   try {
     trainStep(p, opt, stream, 1, r.lr, 1, r.maxGradNorm, r.seed); // warm-up (kernel set-up, first allocations)
-    const t0 = performance.now();
+    const times: number[] = [];
     for (let s = 0; s < steps; s++) {
+      const t0 = performance.now();
       trainStep(p, opt, stream, s + 2, r.lr, 1, r.maxGradNorm, r.seed);
+      times.push((performance.now() - t0) / 1000);
     }
-    const stepS = (performance.now() - t0) / 1000 / steps;
     const prof = await tf.profile(() => {
       trainStep(p, opt, stream, steps + 2, r.lr, 1, r.maxGradNorm, r.seed);
     });
-    const tokens = r.batchSize * r.seqLen;
-    const gflops = (flopsPerToken(model.config, r.seqLen, tr.kind, tr.kind === 'lora' ? tr.parameterCount : 0) * tokens) / stepS / 1e9;
     tr.save(r.out, {});
     const adapterBytes = dirBytes(r.out, tr.kind === 'lora' ? 'adapter_model.safetensors' : 'model.safetensors');
-    return { tokens_per_s: tokens / stepS, gflops, ratio_to_matmul: 0, peak_bytes: prof.peakBytes, trainable_params: tr.parameterCount, adapter_bytes: adapterBytes, step_s: stepS };
+    const flops = flopsPerToken(model.config, r.seqLen, tr.kind, tr.kind === 'lora' ? tr.parameterCount : 0) * r.batchSize * r.seqLen;
+    return { times, flops, tokens: r.batchSize * r.seqLen, peak: prof.peakBytes, params: tr.parameterCount, adapterBytes };
   } finally {
     opt.dispose();
     tr.dispose();
@@ -93,7 +102,8 @@ function flag(args: string[], name: string, fallback: number): number {
 }
 
 export default async function run(args: string[]): Promise<void> {
-  const steps = flag(args, '--steps', 3);
+  const steps = flag(args, '--steps', 2);
+  const rounds = flag(args, '--rounds', 2);
   const batchSize = flag(args, '--batch', 2);
   const seqLen = flag(args, '--seq', 128);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'codetune-bench-train-'));
@@ -110,15 +120,24 @@ export default async function run(args: string[]): Promise<void> {
   const backend = await initBackend('auto');
   // The CPU is shared: take the best matmul rate seen before, between and after the cases,
   // so the ratios are conservative.
+  // The CPU is shared with other jobs: each setup is measured in several rounds, taking the
+  // fastest step, and the matmul rate is the best seen before and between rounds, so
+  // the ratios are conservative.
   let matmul = matmulGflops(1024);
-  const cases: Record<string, Case> = {};
-  for (const [name, opts] of setups) {
-    process.stderr.write(`measuring ${name}…\n`);
-    cases[name] = await measure(opts, steps);
-    matmul = Math.max(matmul, matmulGflops(1024));
+  const runs: Record<string, Measured[]> = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, opts] of setups) {
+      process.stderr.write(`round ${round + 1}/${rounds}: ${name}…\n`);
+      (runs[name] ??= []).push(await measure(opts, steps));
+      matmul = Math.max(matmul, matmulGflops(1024));
+    }
   }
-  for (const c of Object.values(cases)) {
-    c.ratio_to_matmul = c.gflops / matmul;
+  const cases: Record<string, Case> = {};
+  for (const [name, ms] of Object.entries(runs)) {
+    const stepS = Math.min(...ms.flatMap((m) => m.times));
+    const m = ms[0];
+    const gflops = m.flops / stepS / 1e9;
+    cases[name] = { tokens_per_s: m.tokens / stepS, gflops, ratio_to_matmul: gflops / matmul, peak_bytes: Math.max(...ms.map((x) => x.peak)), trainable_params: m.params, adapter_bytes: m.adapterBytes, step_s: stepS };
   }
   const baseBytes = dirBytes(baseDir, 'model.safetensors');
 
@@ -144,7 +163,7 @@ export default async function run(args: string[]): Promise<void> {
     trainable: c.trainable_params,
     'file/base': pct(c.adapter_bytes / baseBytes),
   }));
-  printTable(`train bench (backend ${backend.backend}, bench-small ${(parameterCount(readModelConfig(baseDir)) / 1e6).toFixed(1)}M params, batch ${batchSize} × ${seqLen} tokens, ${steps} timed steps; matmul 1024² ${matmul.toFixed(2)} GFLOP/s)`, rows);
+  printTable(`train bench (backend ${backend.backend}, bench-small ${(parameterCount(readModelConfig(baseDir)) / 1e6).toFixed(1)}M params, batch ${batchSize} × ${seqLen} tokens, best of ${rounds}×${steps} timed steps; matmul 1024² ${matmul.toFixed(2)} GFLOP/s)`, rows);
   const targets = {
     lora_qv_tokens_ge_1_3x_full: { value: qv.tokens_per_s / full.tokens_per_s, target: 1.3, met: qv.tokens_per_s / full.tokens_per_s >= 1.3 },
     lora_peak_le_50pct_full: { value: Math.max(qv.peak_bytes, cases.lora_all_linear.peak_bytes) / full.peak_bytes, target: 0.5, met: Math.max(qv.peak_bytes, cases.lora_all_linear.peak_bytes) / full.peak_bytes <= 0.5 },
@@ -159,6 +178,6 @@ export default async function run(args: string[]): Promise<void> {
       { model: 'adapter', 'val loss': quality.adapter_val_loss, 'exact match': quality.adapter_exact_match, 'edit sim': quality.adapter_edit_similarity },
     ]);
   }
-  writeResults('train', { backend: backend.backend, matmul_gflops: matmul, base_bytes: baseBytes, batch_size: batchSize, seq_len: seqLen, timed_steps: steps, cases: { ...cases, quality }, targets, machine: { cpus: os.cpus().length, note: 'shared CPU: timings are noisy' } });
+  writeResults('train', { backend: backend.backend, matmul_gflops: matmul, base_bytes: baseBytes, batch_size: batchSize, seq_len: seqLen, timed_steps: steps, rounds, cases: { ...cases, quality }, targets, machine: { cpus: os.cpus().length, note: 'shared CPU: timings are noisy' } });
   fs.rmSync(work, { recursive: true, force: true });
 }
