@@ -191,7 +191,8 @@ export class Ctx implements vscode.Disposable {
       const st = await client.sendRequest(StatusRequest, null);
       this.dispatch({ type: 'modelReady', model: this.config.baseModel || st.model.dir || 'not set', backend: st.backend?.backend ?? null });
       if (st.training.state === 'running' && st.training.jobId) {
-        this.dispatch({ type: 'trainStarted', folder: st.training.workspaceFolder ?? '' });
+        // A job from before a window reload: follow it (its adapter is turned on when done).
+        this.startRun(st.training.jobId, st.training.workspaceFolder ?? '');
       }
     } catch (e) {
       this.output.warn(`after start: ${e instanceof Error ? e.message : String(e)}`);
@@ -234,7 +235,10 @@ export class Ctx implements vscode.Disposable {
   startRun(jobId: string, folder: string): void {
     // Progress may have arrived before the train request's answer.
     this.run = this.run?.jobId === jobId ? { ...this.run, folder } : newRun(jobId, folder);
-    this.dispatch({ type: 'trainStarted', folder });
+    if (!this.state.training) {
+      const name = folder ? vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(folder))?.name ?? folder : 'the workspace';
+      this.dispatch({ type: 'trainStarted', folder: name });
+    }
     this.onRun.fire(this.run);
   }
 
