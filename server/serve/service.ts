@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadAdapter } from '../adapters/peft';
 import { CodetuneError, describeError } from '../errors';
 import { initBackend } from '../model/backend';
+import { resolveModelCached } from '../hub/resolve';
+import { parseModelRef } from '../hub/ref';
 import { loadModel } from '../model/checkpoint';
 import type { LoraAdapter } from '../model/lora';
 import { mergeAdapters } from '../model/merge';
@@ -50,7 +52,7 @@ export class CodetuneService {
   constructor(readonly settings: ResolvedSettings, private readonly host: ServiceHost) {
     this.store = new AdapterStore(settings.storagePath);
     this.merged = new MergedWeightsCache(settings.completions.mergedCacheSize);
-    this.modelDir = settings.baseModel ? path.resolve(settings.baseModel) : null;
+    this.modelDir = settings.baseModel ? modelFolder(settings.baseModel) : null;
     this.training = new TrainingManager(host, this.store, settings, () => this.modelDir, (dir) => this.validateAdapter(dir));
     this.loadActiveSets();
   }
@@ -79,6 +81,7 @@ export class CodetuneService {
       }
       this.backend = await initBackend(this.settings.backend);
       if (!fs.existsSync(dir)) {
+        resolveModelCached(dir); // a hub id not in the cache: says to download it first
         throw new CodetuneError('CHECKPOINT_MISSING', `the base model folder ${dir} does not exist; download a model or fix the baseModel setting`, { file: dir });
       }
       const model = loadModel(dir);
@@ -91,7 +94,8 @@ export class CodetuneService {
       }
       const engine = new CompletionEngine(model, tokenizer, this.settings.completions.kvReuse);
       this.modelError = null;
-      this.host.log(`model ${dir} loaded (${model.config.modelType}, backend ${this.backend.backend} from ${this.backend.provider})`);
+      const skipped = this.backend.skipped.map((b) => `${b.name}: ${b.reason}`).join('; ');
+      this.host.log(`model ${dir} loaded (${model.config.modelType}, backend ${this.backend.backend} from ${this.backend.provider}${skipped ? `; skipped ${skipped}` : ''})`);
       return engine;
     } catch (e) {
       this.modelError = describeError(e);
@@ -103,7 +107,7 @@ export class CodetuneService {
 
   /** `codetune/loadModel`: load now, or switch to another model folder (the old one serves until the new one is loaded). */
   async loadModel(dir?: string): Promise<LoadModelResult> {
-    const target = dir ? path.resolve(dir) : this.modelDir;
+    const target = dir ? modelFolder(dir) : this.modelDir;
     const t0 = performance.now();
     if (this.loading) {
       await this.loading.catch(() => undefined);
@@ -321,5 +325,18 @@ export class CodetuneService {
     this.merged.clear();
     this.engine?.dispose();
     this.engine = null;
+  }
+}
+
+/** A model folder: a path as is, or a hub id resolved to its cached snapshot (the extension downloads first, with progress). */
+function modelFolder(ref: string): string {
+  const r = parseModelRef(ref);
+  if (r.kind === 'local') {
+    return r.path;
+  }
+  try {
+    return resolveModelCached(ref).dir;
+  } catch {
+    return ref; // loading reports that it is not downloaded yet
   }
 }
