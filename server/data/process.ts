@@ -10,7 +10,7 @@ import { hasGrammarSpec, treeSitterPairs } from './pairs';
 import { commentBlocks, heuristicPairs } from './heuristic';
 
 /** Bump when processing changes, so old cache entries are not reused. */
-export const PROCESS_VERSION = 6;
+export const PROCESS_VERSION = 7;
 
 export async function processFile(p: string, bytes: Uint8Array, info: LanguageInfo | null, filters: FilterOptions): Promise<FileRecord> {
   const decoded = decodeText(bytes);

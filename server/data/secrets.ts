@@ -60,7 +60,7 @@ const TOKEN_RULES: TokenRule[] = [
 ];
 
 /** Values that mark a placeholder, not a real credential. */
-const PLACEHOLDER = /^(?:changeme|change_?me|password|passwd|secret|xxx+|x+|\*+|\.+|-+|_+|null|none|nil|undefined|true|false|todo|tbd|dummy|example|sample|test|testing|fake|mock|placeholder|default|redacted|hunter2)$/i;
+const PLACEHOLDER = /^(?:changeme|change_?me|password|passwd|pass|pwd|user|username|secret|xxx+|x+|\*+|\.+|-+|_+|null|none|nil|undefined|true|false|todo|tbd|dummy|example|sample|test|testing|fake|mock|placeholder|default|redacted|hunter2)$/i;
 const PLACEHOLDER_PART = /changeme|change_me|your[_-]|<[^>]*>|\$\{|\{\{|%\(|\$[A-Z_]{2,}|example|placeholder|redacted|dummy|xxxx|\*\*\*|process\.env|os\.environ|getenv/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -70,6 +70,7 @@ test('false positives: UUIDs, hashes, placeholders, env lookups and ordinary nam
     'const passwordField = "' + fake(24, undefined, 47) + '";',
     'url = "postgres://user:${PASSWORD}@localhost/db"',
     'url = "https://user:password@example.com/"',
+    'a URL of the form scheme://user:pass@host',
     'const tokenType = "bearer_token_type";',
     'AKIAIOSFODNN7EXAMPL',
     'const ghp = "ghp_short";',
