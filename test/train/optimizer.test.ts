@@ -11,6 +11,7 @@ import { maskedCrossEntropy } from '../../server/train/loss';
 import { BatchStream, disposeBatch, toBatch } from '../../server/train/batches';
 import { editSimilarity } from '../../server/train/evaluate';
 import { parseTargets, resolveOptions } from '../../server/train/options';
+import { registerTrainingKernels } from '../../server/train/kernels';
 import { relErr } from '../helpers';
 
 before(async () => {
@@ -113,6 +114,18 @@ describe('loss', () => {
     assert.ok(Math.abs(a.value.dataSync()[0] - b.value.dataSync()[0]) < 1e-5);
     assert.ok(relErr(b.grads[z.name].dataSync(), a.grads[z.name].dataSync()) < 1e-5);
     tf.dispose([z, t, m, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  });
+});
+
+describe('embedding gradient on wasm', () => {
+  it('sums the upstream rows of each looked-up id (UnsortedSegmentSum)', () => {
+    registerTrainingKernels();
+    const E = tf.variable(tf.randomNormal([5, 3], 0, 1, 'float32', 2));
+    const W = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+    const ids = tf.tensor1d([1, 3, 1], 'int32');
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(tf.gather(E, ids), W)), [E]);
+    assert.deepEqual(Array.from(grads[E.name].dataSync()), [0, 0, 0, 8, 10, 12, 0, 0, 0, 4, 5, 6, 0, 0, 0]);
+    tf.dispose([E, W, ids, value, ...Object.values(grads)]);
   });
 });
 
