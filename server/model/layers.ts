@@ -3,7 +3,7 @@
 // nKV key/value heads, g = nH/nKV, hD head dim, I intermediate, V vocab.
 import * as tf from '@tensorflow/tfjs-core';
 import { bmm, mm, mmWeight } from './matmul';
-import { applyRope } from './rope';
+import { applyRope, type RopeSlice } from './rope';
 
 /** A low-rank update on one linear layer: y += scale · B(A·dropout(x)). */
 export interface LoraTerm {
@@ -101,7 +101,7 @@ export function attention(
   x: tf.Tensor2D,
   w: AttentionWeights,
   s: AttentionShape,
-  rope: { cos: tf.Tensor2D; sin: tf.Tensor2D },
+  rope: RopeSlice,
   mask: tf.Tensor2D | null,
   kv: (k: tf.Tensor4D, v: tf.Tensor4D) => { k: tf.Tensor4D; v: tf.Tensor4D },
   ctx: ForwardContext,
@@ -110,8 +110,8 @@ export function attention(
   const g = nH / nKV;
   const heads = (y: tf.Tensor2D, n: number): tf.Tensor4D =>
     tf.transpose(tf.reshape(y, [B, T, n, hD]), [0, 2, 1, 3]); // [B·T, n·hD] → [B, T, n, hD] → [B, n, T, hD]
-  const q = applyRope(heads(linear(x, w.q, ctx), nH), rope.cos, rope.sin); // [B, nH, T, hD]
-  const kNew = applyRope(heads(linear(x, w.k, ctx), nKV), rope.cos, rope.sin); // [B, nKV, T, hD]
+  const q = applyRope(heads(linear(x, w.q, ctx), nH), rope); // [B, nH, T, hD]
+  const kNew = applyRope(heads(linear(x, w.k, ctx), nKV), rope); // [B, nKV, T, hD]
   const vNew = heads(linear(x, w.v, ctx), nKV); // [B, nKV, T, hD]
   const { k, v } = kv(tf.transpose(kNew, [0, 1, 3, 2]), vNew); // kᵀ [B, nKV, hD, S], v [B, nKV, S, hD]
   const S = k.shape[3];

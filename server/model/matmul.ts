@@ -35,8 +35,9 @@ export function mmWeight(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * Batched a [n, M, K] × b [n, K, N] → [n, M, N] as n 2-D products on the fast path
- * (worth it when each product is large; small ones go through one batched call).
+ * Batched a [n, M, K] × b [n, K, N] → [n, M, N]. Few rows per product (decode: M = query
+ * heads per KV head) go through one batched call, whose loop beats n separate calls and
+ * the slicing they need; many rows (prefill, training) as n 2-D products on the fast path.
  */
 export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [n, M, K] = a.shape;
@@ -44,10 +45,10 @@ export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (n === 1) {
     return tf.reshape(mm(tf.reshape(a, [M, K]), tf.reshape(b, [K, N])), [1, M, N]);
   }
-  if (M * K * N < 32768) {
+  if (M < 64) {
     return tf.matMul(a, b);
   }
-  const as = tf.unstack(a) as tf.Tensor2D[];
-  const bs = tf.unstack(b) as tf.Tensor2D[];
-  return tf.stack(as.map((x, i) => mm(x, bs[i]))) as tf.Tensor3D;
+  const as = tf.split(a, n, 0).map((x) => tf.reshape(x, [M, K]) as tf.Tensor2D);
+  const bs = tf.split(b, n, 0).map((x) => tf.reshape(x, [K, N]) as tf.Tensor2D);
+  return tf.reshape(tf.concat(as.map((x, i) => mm(x, bs[i]))), [n, M, N]) as tf.Tensor3D;
 }

@@ -3,6 +3,7 @@
 // with cos/sin = [cos(p·f), cos(p·f)] over the head dim, f the (scaled) inverse frequencies.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
+import { mmWeight } from './matmul';
 
 /** Inverse frequencies θ^(-2i/d), with Llama-3 or linear scaling applied. */
 export function inverseFrequencies(c: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float64Array {
@@ -37,11 +38,20 @@ export function inverseFrequencies(c: Pick<ModelConfig, 'headDim' | 'ropeTheta' 
 export class RopeTables {
   private cos: tf.Tensor2D | null = null; // [L, hD]
   private sin: tf.Tensor2D | null = null; // [L, hD]
+  /** rotate_half as a product: x [N, hD] × R [hD, hD] = [-x2, x1] (one fast kernel instead of split/neg/concat). */
+  readonly rotation: tf.Tensor2D;
   private length = 0;
   private readonly inv: Float64Array;
 
   constructor(private readonly headDim: number, c: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>) {
     this.inv = inverseFrequencies(c);
+    const half = headDim / 2;
+    const r = new Float32Array(headDim * headDim);
+    for (let j = 0; j < half; j++) {
+      r[(j + half) * headDim + j] = -1; // out[j] = -x[j + half]
+      r[j * headDim + j + half] = 1; // out[j + half] = x[j]
+    }
+    this.rotation = tf.keep(tf.tensor2d(r, [headDim, headDim]));
   }
 
   private grow(min: number): void {
@@ -58,32 +68,39 @@ export class RopeTables {
         sin[p * hD + i] = sin[p * hD + i + half] = Math.sin(a);
       }
     }
-    this.dispose();
+    this.cos?.dispose();
+    this.sin?.dispose();
     this.cos = tf.keep(tf.tensor2d(cos, [len, hD]));
     this.sin = tf.keep(tf.tensor2d(sin, [len, hD]));
     this.length = len;
   }
 
-  /** Tables for positions [start, start + n): each [n, hD]. */
-  slice(start: number, n: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  /** Tables for positions [start, start + n): each [n, hD], plus the rotation matrix. */
+  slice(start: number, n: number): RopeSlice {
     if (start + n > this.length) {
       this.grow(start + n);
     }
-    return { cos: tf.slice(this.cos!, [start, 0], [n, -1]), sin: tf.slice(this.sin!, [start, 0], [n, -1]) };
+    return { cos: tf.slice(this.cos!, [start, 0], [n, -1]), sin: tf.slice(this.sin!, [start, 0], [n, -1]), rotation: this.rotation };
   }
 
   dispose(): void {
     this.cos?.dispose();
     this.sin?.dispose();
+    this.rotation.dispose();
     this.cos = this.sin = null;
     this.length = 0;
   }
 }
 
+export interface RopeSlice {
+  cos: tf.Tensor2D; // [T, hD]
+  sin: tf.Tensor2D; // [T, hD]
+  rotation: tf.Tensor2D; // [hD, hD]
+}
+
 /** x: [B, H, T, hD]; cos/sin: [T, hD] (broadcast over B, H). */
-export function applyRope(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
-  const half = x.shape[3] / 2;
-  const [x1, x2] = tf.split(x, [half, half], 3); // each [B, H, T, hD/2]
-  const rotated = tf.concat([tf.neg(x2), x1], 3); // [B, H, T, hD]
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+export function applyRope(x: tf.Tensor4D, rope: RopeSlice): tf.Tensor4D {
+  const [B, H, T, hD] = x.shape;
+  const rotated = tf.reshape(mmWeight(tf.reshape(x, [B * H * T, hD]), rope.rotation), [B, H, T, hD]); // rotate_half(x): [-x2, x1]
+  return tf.add(tf.mul(x, rope.cos), tf.mul(rotated, rope.sin));
 }
