@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
 import type { FileRecord, RawPair } from './types';
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 type StoredRecord = Omit<FileRecord, 'sig' | 'pairs' | 'comments'> & { sig?: string };
 
@@ -37,14 +37,17 @@ function readJson(file: string): unknown {
   }
 }
 
-const SHARDS = 16;
+/** Shard counts: a file's change touches a handful of token entries, spread over shards. */
+const RECORD_SHARDS = 64;
+const TOKEN_SHARDS = 256;
+
 /** Shard of a key: a small hash of its first characters (keys start with hex or base64 digests). */
-const shardOf = (key: string): number => {
+const shardOf = (key: string, shards: number): number => {
   let h = 0x811c9dc5;
   for (let i = 0; i < 4 && i < key.length; i++) {
     h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   }
-  return (h >>> 0) % SHARDS;
+  return (h >>> 0) % shards;
 };
 
 type StoredPair = { name: string; prompt: string; completion?: string; c?: [number, number] };
@@ -83,9 +86,9 @@ function decodeRecord(v: StoredRecord): FileRecord {
 }
 
 /**
- * Entries live in SHARDS files per kind; a save rewrites only the shards whose
+ * Entries live in `shards` files per kind; a save rewrites only the shards whose
  * entries changed (new ones, or ones this run did not use), so a one-file change
- * writes about 1/SHARDS of the cache.
+ * writes a small part of the cache.
  */
 class ShardedStore<V> {
   readonly map = new Map<string, V>();
@@ -93,13 +96,14 @@ class ShardedStore<V> {
   private readonly dirty = new Set<number>();
 
   constructor(
+    private readonly shards: number,
     private readonly file: (shard: number) => string,
     private readonly header: string,
     private readonly encode: (v: V) => string,
   ) {}
 
   load(decode: (raw: unknown) => V, check: (doc: Record<string, unknown>) => boolean): void {
-    for (let i = 0; i < SHARDS; i++) {
+    for (let i = 0; i < this.shards; i++) {
       const doc = readJson(this.file(i)) as Record<string, unknown> | null;
       if (!doc || !check(doc) || typeof doc.entries !== 'object' || doc.entries === null) {
         continue;
@@ -113,7 +117,7 @@ class ShardedStore<V> {
   /** Sizes and times of the shard files: tells whether the disk still holds what memory holds. */
   stamp(): string {
     const parts: string[] = [];
-    for (let i = 0; i < SHARDS; i++) {
+    for (let i = 0; i < this.shards; i++) {
       try {
         const st = fs.statSync(this.file(i));
         parts.push(`${st.size}:${st.mtimeMs}`);
@@ -141,19 +145,19 @@ class ShardedStore<V> {
   set(k: string, v: V): void {
     this.map.set(k, v);
     this.used.add(k);
-    this.dirty.add(shardOf(k));
+    this.dirty.add(shardOf(k, this.shards));
   }
 
   save(): void {
-    const byShard: string[][] = Array.from({ length: SHARDS }, () => []);
+    const byShard: string[][] = Array.from({ length: this.shards }, () => []);
     for (const k of this.map.keys()) {
       if (!this.used.has(k)) {
-        this.dirty.add(shardOf(k)); // dropped: its shard is rewritten without it
+        this.dirty.add(shardOf(k, this.shards)); // dropped: its shard is rewritten without it
       }
     }
     for (const k of this.used) {
       const v = this.map.get(k);
-      const sh = shardOf(k);
+      const sh = shardOf(k, this.shards);
       if (v !== undefined && this.dirty.has(sh)) {
         byShard[sh].push(`${byShard[sh].length === 0 ? '' : ','}${JSON.stringify(k)}:${this.encode(v)}`);
       }
@@ -191,8 +195,8 @@ export class DataCache {
     private readonly tokenKey: string | null,
   ) {
     const d = dir ?? '';
-    this.records = new ShardedStore<FileRecord>((i) => path.join(d, `records-${i.toString(16)}.json`), `"format":${FORMAT},"key":${JSON.stringify(configKey)}`, encodeRecord);
-    this.tokenStore = tokenKey ? new ShardedStore<Int32Array>((i) => path.join(d, `tokens-${tokenKey}-${i.toString(16)}.json`), `"format":${FORMAT}`, (v) => `"${toB64(v)}"`) : null;
+    this.records = new ShardedStore<FileRecord>(RECORD_SHARDS, (i) => path.join(d, `records-${i.toString(16)}.json`), `"format":${FORMAT},"key":${JSON.stringify(configKey)}`, encodeRecord);
+    this.tokenStore = tokenKey ? new ShardedStore<Int32Array>(TOKEN_SHARDS, (i) => path.join(d, `tokens-${tokenKey}-${i.toString(16)}.json`), `"format":${FORMAT}`, (v) => `"${toB64(v)}"`) : null;
   }
 
   static load(dir: string | null, configKey: string, tokenKey: string | null): DataCache {
