@@ -15,7 +15,7 @@ function showSample(label: string, s: CompletionSample | undefined): void {
   if (!s) {
     return;
   }
-  const clip = (t: string): string => t.split('\n').slice(0, 6).join('\n      ');
+  const clip = (t: string): string => t.split('\n').slice(0, 6).map((l) => (l.length > 120 ? `${l.slice(0, 120)}…` : l)).join('\n      ');
   console.log(`   ${label} (similarity ${s.similarity.toFixed(3)}, first line ${s.exact ? 'exact' : 'differs'}):\n      ${clip(s.generated)}`);
 }
 
