@@ -57,7 +57,11 @@ describe('training worker', () => {
     const during = gaps.slice(stepsStarted);
     const stepMs = (1000 * 256 * 4) / progress[1].tokensPerSec;
     assert.ok(during.length >= 5, `timer fired ${during.length} times during training`);
-    assert.ok(Math.max(...during) < Math.min(250, stepMs), `largest timer gap ${Math.max(...during).toFixed(0)} ms while a step takes ${stepMs.toFixed(0)} ms`);
+    const sorted = [...during].sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    // A loop blocked by training would show gaps of a whole step; a free one fires every ~20 ms.
+    assert.ok(median < 40, `median timer gap ${median.toFixed(0)} ms`);
+    assert.ok(sorted.at(-1)! < Math.min(1000, stepMs / 2), `largest timer gap ${sorted.at(-1)!.toFixed(0)} ms while a step takes ${stepMs.toFixed(0)} ms`);
     assert.ok(logs.some((l) => /backend wasm/.test(l)));
 
     // Stopped at a step boundary within a step of the request, with the checkpoint there.
