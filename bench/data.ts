@@ -54,6 +54,8 @@ interface CaseResult {
   /** Rebuild after a one-file change, cache read from disk (a new process). */
   incremental_s: number;
   incremental_fraction: number;
+  /** The same over CPU time (the full build's CPU includes its worker threads). */
+  incremental_fraction_cpu: number;
   /** The same in one process, the cache kept in memory (the language server's case). */
   incremental_fraction_in_process: number;
   incremental_tokenized_s: number;
@@ -79,32 +81,42 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     const f = path.join(repo, files[Math.floor(files.length / 2)]);
     fs.appendFileSync(f, `\n// Bench edit number ${i} adds a line here.\nvar benchEdit${i} = ${i};\n`);
   };
+  // The machine is shared: each timing is the best of a few runs (the least disturbed one),
+  // and CPU time is reported next to wall time.
   process.stderr.write(`[${name}] full build (no tokenizer)...\n`);
-  const [full, fullS, fullCpu] = await timed(() => buildDataset({ repo, cacheDir: null }));
-  process.stderr.write(`[${name}]   ${fullS.toFixed(1)} s; full build (Qwen tokenizer)...\n`);
+  const [full, fullS1, fullCpu1] = await timed(() => buildDataset({ repo, cacheDir: null }));
+  process.stderr.write(`[${name}]   ${fullS1.toFixed(1)} s; full build (Qwen tokenizer)...\n`);
   const [fullTok, fullTokS] = await timed(() => buildDataset({ repo, cacheDir: null, tokenizer: tok }));
-  process.stderr.write(`[${name}]   ${fullTokS.toFixed(1)} s\n`);
+  process.stderr.write(`[${name}]   ${fullTokS.toFixed(1)} s; full build (no tokenizer) again...\n`);
+  const [, fullS2, fullCpu2] = await timed(() => buildDataset({ repo, cacheDir: null }));
+  const fullS = Math.min(fullS1, fullS2);
+  const fullCpu = Math.min(fullCpu1, fullCpu2);
   const cacheA = path.join(work, `${name}-cache-a`);
   const cacheB = path.join(work, `${name}-cache-b`);
-  process.stderr.write(`[${name}] warm caches, then incremental rebuilds after a one-file change...\n`);
+  process.stderr.write(`[${name}]   ${fullS2.toFixed(1)} s; warm caches, then incremental rebuilds after a one-file change...\n`);
   await buildDataset({ repo, cacheDir: cacheA });
   await buildDataset({ repo, cacheDir: cacheB, tokenizer: tok });
   // From disk (as a new CLI process would), then in one process (as the language server does).
-  const incremental = async (edit: number, cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean): Promise<number> => {
-    changed(edit);
-    if (fromDisk) {
-      DataCache.clearMemory();
+  let edit = 0;
+  const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean): Promise<[number, number]> => {
+    let best: [number, number] = [Infinity, Infinity];
+    for (let rep = 0; rep < 3; rep++) {
+      changed(++edit);
+      if (fromDisk) {
+        DataCache.clearMemory();
+      }
+      const [ds, s, cpu] = await timed(() => buildDataset({ repo, cacheDir, tokenizer }));
+      if (ds.stats.cache.misses !== 1 || ds.stats.cache.fromMemory === fromDisk) {
+        throw new Error(`expected one changed file read ${fromDisk ? 'from disk' : 'from memory'}; misses ${ds.stats.cache.misses}`);
+      }
+      best = [Math.min(best[0], s), Math.min(best[1], cpu)];
     }
-    const [ds, s] = await timed(() => buildDataset({ repo, cacheDir, tokenizer }));
-    if (ds.stats.cache.misses !== 1 || ds.stats.cache.fromMemory === fromDisk) {
-      throw new Error(`expected one changed file read ${fromDisk ? 'from disk' : 'from memory'}; misses ${ds.stats.cache.misses}`);
-    }
-    return s;
+    return best;
   };
-  const incS = await incremental(1, cacheA, undefined, true);
-  const incMemS = await incremental(2, cacheA, undefined, false);
-  const incTokS = await incremental(3, cacheB, tok, true);
-  const incTokMemS = await incremental(4, cacheB, tok, false);
+  const [incS, incCpu] = await incremental(cacheA, undefined, true);
+  const [incMemS] = await incremental(cacheA, undefined, false);
+  const [incTokS] = await incremental(cacheB, tok, true);
+  const [incTokMemS] = await incremental(cacheB, tok, false);
   DataCache.clearMemory();
   process.stderr.write(`[${name}]   incremental ${incS.toFixed(2)} s (in process ${incMemS.toFixed(2)} s), tokenized ${incTokS.toFixed(2)} s (in process ${incTokMemS.toFixed(2)} s)\n`);
   const files = full.stats.files.tracked;
@@ -123,6 +135,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     files_per_s_tokenized: files / fullTokS,
     incremental_s: incS,
     incremental_fraction: incS / fullS,
+    incremental_fraction_cpu: incCpu / fullCpu,
     incremental_fraction_in_process: incMemS / fullS,
     incremental_tokenized_s: incTokS,
     incremental_fraction_tokenized: incTokS / fullTokS,
