@@ -81,7 +81,9 @@ export class CodetuneService {
       }
       this.backend = await initBackend(this.settings.backend);
       if (!fs.existsSync(dir)) {
-        resolveModelCached(dir); // a hub id not in the cache: says to download it first
+        if (parseModelRef(dir).kind === 'hub') {
+          resolveModelCached(dir); // not in the cache: throws, saying to download it first
+        }
         throw new CodetuneError('CHECKPOINT_MISSING', `the base model folder ${dir} does not exist; download a model or fix the baseModel setting`, { file: dir });
       }
       const model = loadModel(dir);
