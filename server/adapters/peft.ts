@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { CodetuneError, fromFsError } from '../errors';
+import { CodetuneError } from '../errors';
 import type { CausalLM } from '../model/llama';
 import { checkAdapterFits, LoraAdapter, type LoraConfig } from '../model/lora';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../model/safetensors';
-import { writeFileAtomic, replaceDirAtomic } from '../util/atomic';
+import { writeDirAtomic, writeFileAtomic } from '../util/atomic';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -159,14 +159,7 @@ export function peftConfigJson(cfg: LoraConfig, baseModel: string): Record<strin
  * `extraFiles` (e.g. codetune.json) are written into the same staged folder.
  */
 export function saveAdapter(adapter: LoraAdapter, dir: string, baseModel: string, extraFiles: Record<string, string> = {}): void {
-  const staged = `${dir}.partial-${process.pid}`;
-  try {
-    fs.rmSync(staged, { recursive: true, force: true });
-    fs.mkdirSync(staged, { recursive: true });
-  } catch (e) {
-    throw fromFsError(e, staged);
-  }
-  try {
+  writeDirAtomic(dir, (staged) => {
     const tensors: Record<string, TensorToWrite> = {};
     for (const m of adapter.modules()) {
       for (const [which, t] of [['A', adapter.A.get(m)!], ['B', adapter.B.get(m)!]] as const) {
@@ -178,9 +171,5 @@ export function saveAdapter(adapter: LoraAdapter, dir: string, baseModel: string
     for (const [name, text] of Object.entries(extraFiles)) {
       writeFileAtomic(path.join(staged, name), text);
     }
-    replaceDirAtomic(staged, dir);
-  } catch (e) {
-    fs.rmSync(staged, { recursive: true, force: true });
-    throw e;
-  }
+  });
 }

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CodetuneError, fromFsError } from '../errors';
-import { writeFileAtomic, replaceDirAtomic } from '../util/atomic';
+import { writeDirAtomic, writeFileAtomic } from '../util/atomic';
 import { parseModelConfig, parameterCount, type ModelConfig } from './config';
 import { expectedWeights } from './llama';
 import { writeSafetensors, type TensorToWrite } from './safetensors';
@@ -109,18 +109,12 @@ export function initBase(outDir: string, spec: BaseSpec, opts: { seed?: number; 
   const tok = truncateTokenizer(tokJson, spec.vocab);
   const cfgJson = configJson({ ...spec, vocab: tok.vocabSize }, tok.eosId);
   const config = parseModelConfig(cfgJson, 'config.json');
-  const staged = `${outDir}.partial-${process.pid}`;
-  fs.rmSync(staged, { recursive: true, force: true });
-  try {
+  writeDirAtomic(outDir, (staged) => {
     writeSafetensors(path.join(staged, 'model.safetensors'), randomWeights(config, opts.seed ?? 0), { format: 'pt' });
     writeFileAtomic(path.join(staged, 'config.json'), JSON.stringify(cfgJson, null, 2) + '\n');
     writeFileAtomic(path.join(staged, 'generation_config.json'), JSON.stringify({ bos_token_id: tok.eosId, eos_token_id: tok.eosId }, null, 2) + '\n');
     writeFileAtomic(path.join(staged, 'tokenizer.json'), JSON.stringify(tok.tokenizerJson));
     writeFileAtomic(path.join(staged, 'tokenizer_config.json'), JSON.stringify(tok.tokenizerConfig, null, 2) + '\n');
-    replaceDirAtomic(staged, outDir);
-  } catch (e) {
-    fs.rmSync(staged, { recursive: true, force: true });
-    throw e;
-  }
+  });
   return { dir: outDir, config, parameters: parameterCount(config), bytes: fs.statSync(path.join(outDir, 'model.safetensors')).size };
 }

@@ -16,7 +16,7 @@ import { LoraAdapter, loraConfig, loraTerms } from '../model/lora';
 import { writeSafetensors, type TensorToWrite } from '../model/safetensors';
 import { CodeTokenizer } from '../model/tokenizer';
 import type { BackendReport } from '../protocol';
-import { replaceDirAtomic, writeFileAtomic } from '../util/atomic';
+import { writeDirAtomic, writeFileAtomic } from '../util/atomic';
 import { registerTrainingKernels } from './kernels';
 import type { ResolvedOptions } from './options';
 
@@ -126,9 +126,7 @@ function fullTrainables(model: CausalLM, baseDir: string): Trainables {
     adapter: null,
     useTrained: () => undefined,
     save(dir, extra) {
-      const staged = `${dir}.partial-${process.pid}`;
-      fs.rmSync(staged, { recursive: true, force: true });
-      try {
+      writeDirAtomic(dir, (staged) => {
         const tensors: Record<string, TensorToWrite> = {};
         vars.forEach((v, i) => {
           const [name, t] = toHuggingFace(names[i], v, model.config.tieWordEmbeddings);
@@ -142,11 +140,7 @@ function fullTrainables(model: CausalLM, baseDir: string): Trainables {
         for (const [name, text] of Object.entries(extra)) {
           writeFileAtomic(path.join(staged, name), text);
         }
-        replaceDirAtomic(staged, dir);
-      } catch (e) {
-        fs.rmSync(staged, { recursive: true, force: true });
-        throw e;
-      }
+      });
     },
     dispose: () => undefined, // the variables are the model's weights: disposed with it
   };

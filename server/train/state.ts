@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { CodetuneError, fromFsError } from '../errors';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../model/safetensors';
-import { writeFileAtomic, replaceDirAtomic } from '../util/atomic';
+import { writeDirAtomic, writeFileAtomic } from '../util/atomic';
 import type { AdamWState } from './optimizer';
 
 export const STATE_VERSION = 1;
@@ -43,14 +43,7 @@ export function checkpointDir(out: string): string {
 
 /** Write the checkpoint atomically; `writeAdapter` adds the PEFT copy into the staged folder. */
 export function saveCheckpoint(dir: string, state: TrainState, vars: readonly tf.Variable[], names: readonly string[], opt: AdamWState, best: Float32Array[] | null, writeAdapter?: (stagedAdapterDir: string) => void): void {
-  const staged = `${dir}.partial-${process.pid}`;
-  try {
-    fs.rmSync(staged, { recursive: true, force: true });
-    fs.mkdirSync(staged, { recursive: true });
-  } catch (e) {
-    throw fromFsError(e, staged);
-  }
-  try {
+  writeDirAtomic(dir, (staged) => {
     const weights: Record<string, TensorToWrite> = {};
     vars.forEach((v, i) => {
       weights[names[i]] = { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array };
@@ -71,11 +64,7 @@ export function saveCheckpoint(dir: string, state: TrainState, vars: readonly tf
     }
     writeAdapter?.(path.join(staged, 'adapter'));
     writeFileAtomic(path.join(staged, 'state.json'), JSON.stringify(state) + '\n');
-    replaceDirAtomic(staged, dir);
-  } catch (e) {
-    fs.rmSync(staged, { recursive: true, force: true });
-    throw e;
-  }
+  });
 }
 
 export interface LoadedCheckpoint {

@@ -67,3 +67,25 @@ export function replaceDirAtomic(staged: string, target: string): void {
     throw fromFsError(e, target);
   }
 }
+
+/**
+ * Build folder `target` atomically: `fill` writes into a fresh staged sibling folder, which
+ * then replaces `target`. On any failure the staged folder is removed and `target` is left
+ * as it was, so a crash never leaves a partial folder where a complete one is expected.
+ */
+export function writeDirAtomic(target: string, fill: (staged: string) => void): void {
+  const staged = `${target}.partial-${process.pid}`;
+  try {
+    fs.rmSync(staged, { recursive: true, force: true });
+    fs.mkdirSync(staged, { recursive: true });
+  } catch (e) {
+    throw fromFsError(e, staged);
+  }
+  try {
+    fill(staged);
+    replaceDirAtomic(staged, target);
+  } catch (e) {
+    fs.rmSync(staged, { recursive: true, force: true });
+    throw e;
+  }
+}
