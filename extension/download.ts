@@ -1,6 +1,7 @@
 // Base model references and `codetune download --json` output. The extension never
 // imports the server's hub code (it pulls in tfjs); it runs the bundled CLI and reads
 // its progress lines. No `vscode` import.
+import type { DownloadProgress } from '../server/protocol';
 
 /** `org/name` or `name`, optionally `@revision`; what the hub accepts as a model id. */
 const HUB_ID = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}(?:@[A-Za-z0-9._/-]{1,128})?$/;
@@ -17,17 +18,8 @@ export function isHubId(text: string): boolean {
   return HUB_ID.test(t) && t.includes('/');
 }
 
-export interface DownloadProgressLine {
-  event: 'progress';
-  state: 'start' | 'progress' | 'done' | 'cached';
-  file: string;
-  fileBytes: number;
-  fileSize: number;
-  bytes: number;
-  total: number;
-  rate: number;
-  etaSeconds: number | null;
-}
+/** A progress line: `{"event": "progress", ...DownloadProgress}`. */
+export type DownloadProgressLine = { event: 'progress' } & DownloadProgress;
 
 export interface DownloadDoneLine {
   event: 'done';

@@ -211,3 +211,21 @@ export const SetActiveAdaptersRequest = new RequestType<SetActiveParams, SetActi
 export const DeleteAdapterRequest = new RequestType<AdapterIdParams, { deleted: boolean }, ErrorData>('codetune/adapters/delete');
 export const ImportAdapterRequest = new RequestType<ImportAdapterParams, AdapterInfo, ErrorData>('codetune/adapters/import');
 export const ExportAdapterRequest = new RequestType<ExportAdapterParams, { path: string }, ErrorData>('codetune/adapters/export');
+
+// ---- Model downloads (`codetune download --json` lines; the extension reads them) ----
+
+export type ProgressState = 'start' | 'progress' | 'done' | 'cached';
+
+export interface DownloadProgress {
+  state: ProgressState;
+  file: string;
+  fileBytes: number;
+  fileSize: number;
+  /** All planned files together. */
+  bytes: number;
+  total: number;
+  /** Bytes per second over the network in this run (resumed bytes do not count). */
+  rate: number;
+  /** Seconds left at the current rate; null until there is a rate. */
+  etaSeconds: number | null;
+}

@@ -1,21 +1,8 @@
 // Download progress: bytes per file and in total, with rate and ETA. Reports are
 // throttled per file; starts, finishes and cache hits are always reported.
 
-export type ProgressState = 'start' | 'progress' | 'done' | 'cached';
-
-export interface DownloadProgress {
-  state: ProgressState;
-  file: string;
-  fileBytes: number;
-  fileSize: number;
-  /** All planned files together. */
-  bytes: number;
-  total: number;
-  /** Bytes per second over the network in this run (resumed bytes do not count). */
-  rate: number;
-  /** Seconds left at the current rate; null until there is a rate. */
-  etaSeconds: number | null;
-}
+export type { DownloadProgress, ProgressState } from '../protocol';
+import type { DownloadProgress, ProgressState } from '../protocol';
 
 export class ProgressTracker {
   private bytes = 0;
