@@ -3,10 +3,12 @@
 //   dist/extension.js  VS Code client (cjs, `vscode` external)
 //   dist/cli.js        headless CLI + language server + engine (cjs)
 //   dist/webview.js    dashboard page (browser, iife)
-// Native/optional backends stay external; the wasm backend's binaries are copied
-// next to the server bundle, where server/model/backend.ts looks for them first.
+//   dist/train-worker.js, dist/data-worker.js  worker threads of the trainer and the data pipeline
+// Native/optional backends stay external. The wasm files the server needs (the tfjs
+// backend, web-tree-sitter and its grammars) are copied next to the server bundle, where
+// server/model/backend.ts and server/data/treesitter.ts look for them first.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -34,7 +36,7 @@ const builds = [
   { ...common, entryPoints: ['extension/extension.ts'], outfile: `${outdir}/extension.js`, platform: 'node', format: 'cjs', external: ['vscode'] },
   {
     ...common,
-    entryPoints: { cli: 'server/cli.ts', ...(existsSync('server/train/worker.ts') ? { 'train-worker': 'server/train/worker.ts' } : {}) },
+    entryPoints: { cli: 'server/cli.ts', 'train-worker': 'server/train/worker.ts', 'data-worker': 'server/data/worker.ts' },
     outdir,
     platform: 'node',
     format: 'cjs',
@@ -47,6 +49,11 @@ const builds = [
 
 const wasmDir = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join(outdir, f));
+copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(outdir, 'web-tree-sitter.wasm'));
+const grammarDir = join(dirname(require.resolve('@vscode/tree-sitter-wasm/package.json')), 'wasm');
+for (const g of ['typescript', 'tsx', 'javascript', 'python', 'go', 'rust', 'java', 'c-sharp', 'cpp']) {
+  copyFileSync(join(grammarDir, `tree-sitter-${g}.wasm`), join(outdir, `tree-sitter-${g}.wasm`));
+}
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -3,19 +3,8 @@
 // (so one file's examples never depend on another's: incremental == full).
 import * as crypto from 'node:crypto';
 import type { Example, FileRecord, MixRatios } from './types';
+import { seededRandom as rng } from '../model/sampling';
 import { languageOf, pathHeader } from './languages';
-
-/** A small seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function hash32(...parts: Array<string | number>): number {
   return crypto.createHash('sha1').update(parts.join('\0')).digest().readUInt32LE(0);

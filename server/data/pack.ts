@@ -6,7 +6,7 @@ import * as crypto from 'node:crypto';
 import type { CodeTokenizer } from '../model/tokenizer';
 import type { Example, PackedSequence } from './types';
 import type { TokenMap } from './cache';
-import { rng } from './examples';
+import { seededRandom as rng } from '../model/sampling';
 
 export class TokenCache {
   hits = 0;
