@@ -52,11 +52,37 @@ async function tryNative(skipped: BackendSkip[]): Promise<string | null> {
   return null;
 }
 
+/**
+ * The wasm backend's Identity kernel copies its input, and tfjs clones (Identity) every
+ * tensor it saves for a gradient, so training on wasm held a full copy of each saved
+ * activation. tfjs tensors are immutable and the wasm backend reference-counts its data
+ * (its Reshape shares data the same way), so Identity can share instead of copy, as the
+ * cpu backend's does.
+ */
+let identityShared = false;
+
+function shareIdentityOnWasm(): void {
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs.x as tf.TensorInfo;
+      (backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+
 async function tryWasm(skipped: BackendSkip[]): Promise<boolean> {
   try {
     setWasmPaths(wasmDir());
     if (await tf.setBackend('wasm')) {
       await tf.ready();
+      if (!identityShared) {
+        shareIdentityOnWasm();
+        identityShared = true;
+      }
       return true;
     }
     skipped.push({ name: 'wasm', reason: 'failed to initialise' });
