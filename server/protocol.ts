@@ -4,6 +4,10 @@
 // (browser-safe) entry, the classes vscode-languageclient 11 and vscode-languageserver 11 take.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 
+/** `--backend` / `codetune.backend`: `auto` picks tfjs-node-gpu → tfjs-node → wasm → cpu. */
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
 /** Where a backend was skipped during `auto` selection, and why. */
 export interface BackendSkip {
   name: string;

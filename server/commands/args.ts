@@ -2,6 +2,7 @@
 // and JSON output. Every command module exports `Command`s built with these.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CodetuneError } from '../errors';
+import { BACKEND_CHOICES, type BackendChoice } from '../protocol';
 
 export interface Command {
   usage: string;
@@ -56,6 +57,18 @@ export function parseNumber(text: string | undefined, flag: string, usage: strin
     throw usageError(`--${flag} must be ${opts.integer ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` <= ${opts.max}` : ''}, got "${text}"`, usage);
   }
   return n;
+}
+
+/** `--backend`: one of BACKEND_CHOICES, or undefined when the flag is absent. */
+export function parseBackendFlag(v: string | undefined, usage: string): BackendChoice | undefined {
+  if (v === undefined) {
+    return undefined;
+  }
+  const b = BACKEND_CHOICES.find((c) => c === v);
+  if (!b) {
+    throw usageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${v}"`, usage);
+  }
+  return b;
 }
 
 /** One JSON object on stdout. */

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { loadAdapter } from '../adapters/peft';
 import { CodetuneError } from '../errors';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../model/backend';
+import { initBackend, type BackendChoice } from '../model/backend';
 import { resolveModel } from '../hub/resolve';
 import { loadModel } from '../model/checkpoint';
 import { generate } from '../model/generate';
@@ -12,7 +12,7 @@ import { loraTerms, type WeightedAdapter } from '../model/lora';
 import { mergeAdapters } from '../model/merge';
 import { CodeTokenizer } from '../model/tokenizer';
 import type { BackendReport } from '../protocol';
-import { parseFlags, parseIds, parseNumber, printJson, required, usageError, type Command } from './args';
+import { parseBackendFlag, parseFlags, parseIds, parseNumber, printJson, required, usageError, type Command } from './args';
 
 /** "DIR" or "DIR:WEIGHT" (the weight is the part after the last colon, when numeric). */
 export function parseAdapterArg(arg: string, usage: string): { dir: string; weight: number } {
@@ -26,13 +26,6 @@ export function parseAdapterArg(arg: string, usage: string): { dir: string; weig
   return { dir: arg, weight: 1 };
 }
 
-function parseBackend(v: string | undefined, usage: string): BackendChoice {
-  const b = (v ?? 'auto') as BackendChoice;
-  if (!BACKEND_CHOICES.includes(b)) {
-    throw usageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${v}"`, usage);
-  }
-  return b;
-}
 
 export interface OpenedModel {
   /** The model folder (a hub id resolved to its cached snapshot). */
@@ -76,7 +69,7 @@ export const logits: Command = {
     const f = parseFlags(argv, { model: { type: 'string' }, adapter: { type: 'string', multiple: true }, 'no-merge': { type: 'boolean' }, ids: { type: 'string' }, all: { type: 'boolean' }, backend: { type: 'string' } }, LOGITS_USAGE);
     const ids = parseIds(required(f.ids, 'ids', LOGITS_USAGE), LOGITS_USAGE);
     const modelDir = required(f.model, 'model', LOGITS_USAGE);
-    const { model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackend(f.backend, LOGITS_USAGE), merge: !f['no-merge'], usage: LOGITS_USAGE });
+    const { model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackendFlag(f.backend, LOGITS_USAGE) ?? 'auto', merge: !f['no-merge'], usage: LOGITS_USAGE });
     checkIds(ids, model);
     const rows = model.logits(ids, f.all === true).map((r) => Array.from(r));
     printJson({ backend: backend.backend, backend_skipped: backend.skipped, last_logits: rows[rows.length - 1], ...(f.all ? { all_logits: rows } : {}) });
@@ -104,7 +97,7 @@ export const generateCmd: Command = {
     const seed = parseNumber(f.seed, 'seed', GENERATE_USAGE, { integer: true, min: 0, fallback: 0 });
     const modelDir = required(f.model, 'model', GENERATE_USAGE);
     const ids = f.ids !== undefined ? parseIds(f.ids, GENERATE_USAGE) : null;
-    const { dir, model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackend(f.backend, GENERATE_USAGE), merge: !f['no-merge'], usage: GENERATE_USAGE });
+    const { dir, model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackendFlag(f.backend, GENERATE_USAGE) ?? 'auto', merge: !f['no-merge'], usage: GENERATE_USAGE });
     const tokenizer = ids === null || f.prompt !== undefined ? CodeTokenizer.fromDir(dir) : null;
     const prompt = ids ?? tokenizer!.encode(f.prompt!);
     if (prompt.length === 0) {

@@ -2,21 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromFsError } from '../errors';
-import { BACKEND_CHOICES, type BackendChoice } from '../model/backend';
 import { CodeTokenizer } from '../model/tokenizer';
 import { completeAt, offsetOf } from '../serve/completion';
 import { completionConfig } from '../serve/config';
 import { CompletionEngine } from '../serve/engine';
-import { parseFlags, parseNumber, printJson, required, usageError, type Command } from './args';
+import { parseBackendFlag, parseFlags, parseNumber, printJson, required, usageError, type Command } from './args';
 import { openModel } from './engine';
-
-function backendFlag(v: string | undefined, usage: string): BackendChoice {
-  const b = BACKEND_CHOICES.find((c) => c === (v ?? 'auto'));
-  if (!b) {
-    throw usageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${v}"`, usage);
-  }
-  return b;
-}
 
 const SERVE_USAGE = 'codetune serve (--stdio | --node-ipc) [--model DIR] [--storage DIR] [--backend auto|tensorflow|wasm|cpu] [--debounce MS]';
 export const serve: Command = {
@@ -35,7 +26,7 @@ export const serve: Command = {
     const { startServer } = await import('../server');
     startServer({
       transport: f.stdio ? 'stdio' : 'node-ipc',
-      flags: { baseModel: f.model, storagePath: f.storage, backend: backendFlag(f.backend, SERVE_USAGE), completions: { debounceMs } },
+      flags: { baseModel: f.model, storagePath: f.storage, backend: parseBackendFlag(f.backend, SERVE_USAGE) ?? 'auto', completions: { debounceMs } },
     });
     // The connection keeps the process alive until the client sends `exit`.
     await new Promise<void>(() => undefined);
@@ -63,7 +54,7 @@ export const complete: Command = {
       throw fromFsError(e, file);
     }
     const offset = offsetOf(text, { line, character });
-    const { model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: backendFlag(f.backend, COMPLETE_USAGE), merge: true, usage: COMPLETE_USAGE });
+    const { model, backend } = await openModel(modelDir, f.adapter ?? [], { backend: parseBackendFlag(f.backend, COMPLETE_USAGE) ?? 'auto', merge: true, usage: COMPLETE_USAGE });
     const engine = new CompletionEngine(model, CodeTokenizer.fromDir(modelDir));
     const cfg = completionConfig({ maxTokens, maxSingleLineTokens: Math.min(maxTokens, 24) });
     const out = await completeAt(engine, cfg, { text, offset, filePath: path.basename(file) }, { isStale: () => false });

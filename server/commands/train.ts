@@ -5,8 +5,7 @@ import { CodetuneError } from '../errors';
 import { resolveModel } from '../hub/resolve';
 import type { EvalMetrics, TrainProgress, TrainWorkerMessage } from '../protocol';
 import { evaluate, parseTargets, startTraining, TRAIN_DEFAULTS, type TrainOptions } from '../train/index';
-import { BACKEND_CHOICES, type BackendChoice } from '../model/backend';
-import { parseFlags, parseNumber, printJson, required, usageError, type Command } from './args';
+import { parseBackendFlag, parseFlags, parseNumber, printJson, required, type Command } from './args';
 
 const trainUsage =
   'codetune train --repo PATH --model DIR|ORG/NAME --out DIR [--rank N] [--alpha N] [--targets q_proj,v_proj|all-linear] [--dropout X] [--epochs N] [--max-steps N] [--max-seconds N] ' +
@@ -37,13 +36,6 @@ export function metricsTable(base: EvalMetrics | null, adapter: EvalMetrics | nu
     lines.push(`${name.padEnd(24)}${cell(base, f).padStart(12)}${cell(adapter, f).padStart(12)}`);
   }
   return lines.join('\n');
-}
-
-function backendFlag(v: string | undefined): BackendChoice | undefined {
-  if (v !== undefined && !BACKEND_CHOICES.includes(v as BackendChoice)) {
-    throw usageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${v}"`, trainUsage);
-  }
-  return v as BackendChoice | undefined;
 }
 
 export const train: Command = {
@@ -95,7 +87,7 @@ export const train: Command = {
       exclude: f.exclude,
       evaluate: !f['no-eval'],
       cacheDir: f['no-cache'] ? null : undefined,
-      backend: backendFlag(f.backend),
+      backend: parseBackendFlag(f.backend, trainUsage),
       resume: f.resume ?? false,
       full: f.full ?? false,
     };
@@ -156,7 +148,7 @@ export const evalCmd: Command = {
       valFraction: f['val-fraction'] === undefined ? undefined : parseNumber(f['val-fraction'], 'val-fraction', evalUsage, { min: 0, max: 1 }),
       maxPairs: int(f['max-pairs'], 'max-pairs', 0) ?? TRAIN_DEFAULTS.maxEvalPairs,
       cacheDir: f['no-cache'] ? null : undefined,
-      backend: backendFlag(f.backend),
+      backend: parseBackendFlag(f.backend, evalUsage),
     });
     if (r.base.pairs === 0 && !Number.isFinite(r.base.valLoss)) {
       throw new CodetuneError('EMPTY_DATASET', `${f.repo}: the validation split is empty (no held-out files); nothing to evaluate`);
