@@ -71,6 +71,21 @@ export function parseBackendFlag(v: string | undefined, usage: string): BackendC
   return b;
 }
 
+/**
+ * Run `work` with Ctrl-C / SIGTERM routed to `onSignal` (cancel cleanly instead of dying
+ * mid-write); the handlers are removed afterwards.
+ */
+export async function whileInterruptible<T>(onSignal: () => void, work: () => Promise<T>): Promise<T> {
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 /** One JSON object on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');

@@ -6,7 +6,7 @@ import { downloadModel } from '../hub/download';
 import { listCachedModels } from '../hub/models';
 import { formatBytes, formatProgress, type DownloadProgress } from '../hub/progress';
 import { parseModelRef } from '../hub/ref';
-import { parseNumber, printJson, usageError, type Command } from './args';
+import { parseNumber, printJson, usageError, whileInterruptible, type Command } from './args';
 
 const DOWNLOAD_USAGE = 'codetune download ID[@REV] [--endpoint URL] [--cache DIR] [--concurrency N] [--json]';
 
@@ -49,11 +49,9 @@ export const download: Command = {
         process.stderr.write(`${formatProgress(p)}\n`);
       }
     };
-    // Ctrl-C cancels cleanly; the partial file stays and the next run resumes it.
+    // Ctrl-C / SIGTERM cancel cleanly; the partial file stays and the next run resumes it.
     const abort = new AbortController();
-    const onSigint = (): void => abort.abort();
-    process.once('SIGINT', onSigint);
-    try {
+    await whileInterruptible(() => abort.abort(), async () => {
       const r = await downloadModel({ repo: ref.repo, revision: ref.revision, settings, signal: abort.signal, onProgress, concurrency, progressIntervalMs: 1000 });
       if (json) {
         printJson({ event: 'done', repo: r.repo, revision: r.revision, commit: r.commit, snapshot: r.snapshot, files: r.files, fetched: r.fetched, from_cache: r.fromCache });
@@ -61,9 +59,7 @@ export const download: Command = {
         process.stderr.write(`${r.repo}@${r.revision} -> ${r.commit}: ${r.fromCache ? 'already in the cache' : `fetched ${formatBytes(r.fetched)}`}\n`);
         process.stdout.write(`${r.snapshot}\n`);
       }
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-    }
+    });
   },
 };
 

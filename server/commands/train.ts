@@ -5,7 +5,7 @@ import { CodetuneError } from '../errors';
 import { resolveModel } from '../hub/resolve';
 import type { EvalMetrics, TrainProgress, TrainWorkerMessage } from '../protocol';
 import { evaluate, parseTargets, startTraining, TRAIN_DEFAULTS, type TrainOptions } from '../train/index';
-import { parseBackendFlag, parseFlags, parseNumber, printJson, required, type Command } from './args';
+import { parseBackendFlag, parseFlags, parseNumber, printJson, required, whileInterruptible, type Command } from './args';
 
 const trainUsage =
   'codetune train --repo PATH --model DIR|ORG/NAME --out DIR [--rank N] [--alpha N] [--targets q_proj,v_proj|all-linear] [--dropout X] [--epochs N] [--max-steps N] [--max-seconds N] ' +
@@ -108,18 +108,13 @@ export const train: Command = {
       process.stderr.write('stopping at the next step boundary (checkpoint kept)…\n');
       job.cancel();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    try {
+    await whileInterruptible(stop, async () => {
       const done = await job.done;
       if (!json) {
         process.stdout.write(`\n${metricsTable(done.metrics.base, done.metrics.adapter)}\n\n`);
       }
       printJson({ type: 'summary', ...done });
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-    }
+    });
   },
 };
 
