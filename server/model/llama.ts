@@ -224,18 +224,36 @@ export class CausalLM {
 
 /**
  * Mean next-token cross-entropy. logits [B, T, V], targets [B, T] (the next ids), mask [B, T]
- * (1 where the position counts): logsumexp − the target's logit, averaged over the mask.
- * The target logit is picked with a one-hot product (same size as the logits), whose
- * gradient every backend has (gather's needs UnsortedSegmentSum, which wasm lacks).
+ * (1 where the position counts):
+ *   loss = Σ mask·(logsumexp(z) − z[target]) / max(Σ mask, 1)
+ *   ∂loss/∂z = (softmax(z) − onehot(target)) · mask / max(Σ mask, 1)
+ * The gradient is written out: one softmax instead of autodiff through max/logsumexp (whose
+ * kernels dominated a small model's training step on wasm), and no gather, whose gradient
+ * needs UnsortedSegmentSum.
  */
 export function nextTokenLoss(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const [B, T, V] = logits.shape;
-    const flat = tf.reshape(logits, [B * T, V]) as tf.Tensor2D; // [N, V]
-    const lse = tf.logSumExp(flat, 1); // [N]
+    const m = tf.reshape(tf.cast(mask, 'float32'), [B * T, 1]); // [N, 1]
     const onehot = tf.oneHot(tf.reshape(tf.cast(targets, 'int32'), [-1]) as tf.Tensor1D, V); // [N, V]
-    const picked = tf.sum(tf.mul(flat, onehot), 1); // [N]
-    const m = tf.reshape(tf.cast(mask, 'float32'), [-1]); // [N]
-    return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+    const count = tf.maximum(tf.sum(m), 1);
+    const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const z = args[0] as tf.Tensor; // [B, T, V]
+      const save = args[1] as tf.GradSaveFunc;
+      const flat = tf.reshape(z, [B * T, V]); // [N, V]
+      const lse = tf.logSumExp(flat, 1, true); // [N, 1]
+      const picked = tf.sum(tf.mul(flat, onehot), 1, true); // [N, 1]
+      const value = tf.div(tf.sum(tf.mul(tf.sub(lse, picked), m)), count) as tf.Scalar;
+      save([z, onehot, tf.div(m, count)]); // kept by the tape until the backward pass
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [z0, oh, w] = saved; // logits, one-hot targets [N, V], mask / count [N, 1]
+          const p = tf.softmax(tf.reshape(z0, [B * T, V])); // [N, V]
+          return tf.reshape(tf.mul(tf.sub(p, oh), tf.mul(w, dy)), [B, T, V]);
+        },
+      };
+    });
+    return f(logits) as tf.Scalar;
   });
 }

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CodetuneError } from '../errors';
-import { maskedCrossEntropy } from './loss';
 import { loadModel } from '../model/checkpoint';
+import { nextTokenLoss } from '../model/llama';
 import type { EvalMetrics, TrainDone, TrainWorkerMessage } from '../protocol';
 import { BatchStream, disposeBatch, dropoutSeed } from './batches';
 import { evaluateModel, validationLoss, type CompletionSample } from './evaluate';
@@ -198,7 +198,7 @@ export function trainStep(p: Prepared, opt: AdamW, stream: BatchStream, step: nu
   let tokens = 0;
   for (let micro = 0; micro < accum; micro++) {
     const batch = stream.next();
-    const f = (): tf.Scalar => maskedCrossEntropy(model.forward(batch.ids, { training: true, seed: dropoutSeed(seed, step, micro) }), batch.targets, batch.mask);
+    const f = (): tf.Scalar => nextTokenLoss(model.forward(batch.ids, { training: true, seed: dropoutSeed(seed, step, micro) }), batch.targets, batch.mask);
     const { value, grads } = tf.variableGrads(f, tr.vars);
     lossSum += (value.dataSync() as Float32Array)[0];
     tokens += batch.ids.size;
