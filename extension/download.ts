@@ -1,21 +1,20 @@
 // Base model references and `codetune download --json` output. The extension never
-// imports the server's hub code (it pulls in tfjs); it runs the bundled CLI and reads
-// its progress lines. No `vscode` import.
+// imports the server's download code (it pulls in tfjs); it runs the bundled CLI and
+// reads its progress lines. No `vscode` import.
+import { parseModelRef } from '../server/hub/ref';
 import type { DownloadProgress } from '../server/protocol';
 
-/** `org/name` or `name`, optionally `@revision`; what the hub accepts as a model id. */
-const HUB_ID = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}(?:@[A-Za-z0-9._/-]{1,128})?$/;
-
 /**
- * Whether `text` names a hub model rather than a folder: an absolute path, `~`, `.`
- * or a Windows drive means a folder; so does anything with two slashes before `@`.
+ * Whether `text` names a hub model (`org/name[@revision]`) rather than a folder, by the
+ * server's own reference rules (server/hub/ref.ts, which needs no tfjs).
  */
 export function isHubId(text: string): boolean {
-  const t = text.trim();
-  if (t === '' || /^([/~.\\]|[A-Za-z]:)/.test(t)) {
-    return false;
+  try {
+    const ref = parseModelRef(text);
+    return ref.kind === 'hub' && ref.repo.includes('/');
+  } catch {
+    return false; // neither a folder nor a valid hub id
   }
-  return HUB_ID.test(t) && t.includes('/');
 }
 
 /** A progress line: `{"event": "progress", ...DownloadProgress}`. */
