@@ -1,5 +1,5 @@
-// Dedup: exact (hash of whitespace-normalised text) and near-duplicate (MinHash
-// LSH over word 5-grams, Jaccard >= 0.7, the BigCode setting). One file of each
+// Dedup: exact (hash of whitespace-normalised text) and near-duplicate (MinHash by
+// one-permutation hashing, LSH over word 5-grams, Jaccard >= 0.7, the BigCode setting). One file of each
 // cluster is kept: the first in path order, so results are deterministic.
 
 export const NUM_PERM = 128;
@@ -7,23 +7,6 @@ export const BANDS = 16; // 16 bands x 8 rows: the S-curve's threshold (1/16)^(1
 export const ROWS = NUM_PERM / BANDS;
 export const SHINGLE = 5;
 export const JACCARD_THRESHOLD = 0.7;
-
-// Fixed permutation parameters (odd multipliers), from a simple deterministic generator.
-const PERM_A = new Uint32Array(NUM_PERM);
-const PERM_B = new Uint32Array(NUM_PERM);
-{
-  let s = 0x9e3779b9;
-  const next = (): number => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-  for (let i = 0; i < NUM_PERM; i++) {
-    PERM_A[i] = next() | 1;
-    PERM_B[i] = next();
-  }
-}
 
 export interface Fingerprint {
   /** 64-bit hash (hex) of the text with whitespace runs collapsed: exact dedup. */
@@ -76,49 +59,59 @@ export function fingerprint(text: string): Fingerprint {
   return { normHash, sig: minhashOfWords(words) };
 }
 
-/** Distinct word 5-gram hashes, sorted. */
-function shingleSet(words: number[]): Uint32Array {
+/** A 32-bit finaliser (murmur3's fmix32): spreads a shingle hash over all bits. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const EMPTY = 0xffffffff;
+
+/**
+ * MinHash by one-permutation hashing (Li, Owen & Zhang 2012): each word 5-gram is
+ * hashed once, its top bits pick one of NUM_PERM bins and the rest is the value; a
+ * bin keeps its minimum. Empty bins (short texts) are filled by rotation
+ * densification (Shrivastava & Li 2014): the nearest non-empty bin to the right, plus
+ * a constant per step, so two texts agree on a filled bin as often as on a real one.
+ * The result estimates Jaccard like NUM_PERM independent permutations at 1/NUM_PERM
+ * of the cost.
+ */
+function minhashOfWords(words: number[]): Uint32Array | null {
   const n = words.length - SHINGLE + 1;
   if (n <= 0) {
-    return new Uint32Array(0);
+    return null;
   }
-  const all = new Uint32Array(n);
+  const sig = new Uint32Array(NUM_PERM).fill(EMPTY);
+  const shift = 32 - Math.log2(NUM_PERM);
+  const valueMask = (1 << shift) - 1;
   for (let i = 0; i < n; i++) {
     let h = 0x12345678;
     for (let j = 0; j < SHINGLE; j++) {
       h = Math.imul(h ^ words[i + j], 0x5bd1e995);
       h ^= h >>> 13;
     }
-    all[i] = h >>> 0;
-  }
-  all.sort();
-  let u = 0;
-  for (let i = 0; i < n; i++) {
-    if (i === 0 || all[i] !== all[i - 1]) {
-      all[u++] = all[i];
+    const m = mix32(h);
+    const bin = m >>> shift;
+    const v = m & valueMask;
+    if (v < sig[bin]) {
+      sig[bin] = v;
     }
   }
-  return all.subarray(0, u);
-}
-
-function minhashOfWords(words: number[]): Uint32Array | null {
-  const sh = shingleSet(words);
-  if (sh.length === 0) {
-    return null;
-  }
-  const sig = new Uint32Array(NUM_PERM);
-  for (let i = 0; i < NUM_PERM; i++) {
-    const a = PERM_A[i];
-    const b = PERM_B[i];
-    let min = 0xffffffff;
-    for (let k = 0; k < sh.length; k++) {
-      let h = Math.imul(sh[k] ^ b, a);
-      h = (h ^ (h >>> 16)) >>> 0;
-      if (h < min) {
-        min = h;
+  for (let bin = 0; bin < NUM_PERM; bin++) {
+    if (sig[bin] !== EMPTY) {
+      continue;
+    }
+    for (let step = 1; step < NUM_PERM; step++) {
+      const from = sig[(bin + step) % NUM_PERM];
+      // Only bins filled by a shingle count as sources (filled ones are >= 2^shift).
+      if (from !== EMPTY && from <= valueMask) {
+        sig[bin] = (from + step * (valueMask + 1)) >>> 0;
+        break;
       }
     }
-    sig[i] = min;
   }
   return sig;
 }

@@ -7,9 +7,8 @@ import type { Dataset, DatasetOptions, DatasetStats, Example, FileRecord, MixRat
 import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
 import { listRepo, readTracked } from './collect';
 import { checkPath, compileGlobs } from './filters';
-import { processFile, PROCESS_VERSION } from './process';
-import { defaultWorkers, FilePool } from './pool';
-import type { LanguageInfo } from './languages';
+import { type FileJob, type FileJobResult, processJob, PROCESS_VERSION } from './process';
+import { batchSizes, defaultWorkers, FilePool } from './pool';
 import { findDuplicates } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
 import { DataCache, defaultCacheDir } from './cache';
@@ -71,13 +70,16 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       progress({ phase: 'process', done, total });
     }
   };
-  // Pass 1 (this thread): path rules, cache lookups and reads. Pass 2: process the
-  // files the cache did not have, in worker threads when there are many. Pass 3: in order.
+  // Pass 1 (this thread): path rules and cache lookups; files changed in the work tree
+  // are read here (their blob id is hashed from the bytes). Pass 2: read and process
+  // what the cache did not have, in worker threads when there are many. Pass 3: in order.
   interface Entry {
     path: string;
     blob: string;
     rec?: FileRecord;
-    job?: { bytes: Buffer; info: LanguageInfo | null };
+    job?: FileJob;
+    /** Could not be read (counted already). */
+    unread?: boolean;
   }
   const entries: Entry[] = [];
   for (const f of repo.files) {
@@ -105,7 +107,11 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       tick();
       continue;
     }
-    const read = readTracked(repo.root, f.path, filters.maxFileBytes, clean ? f.blob : undefined);
+    if (clean) {
+      entries.push({ path: f.path, blob: f.blob, job: { path: f.path, blob: f.blob, info: pc.info } });
+      continue;
+    }
+    const read = readTracked(repo.root, f.path, filters.maxFileBytes);
     if (!read.ok) {
       skip(read.reason);
       tick();
@@ -115,27 +121,51 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     if (rec) {
       tick();
     }
-    entries.push(rec ? { path: f.path, blob: read.blob, rec } : { path: f.path, blob: read.blob, job: { bytes: read.bytes, info: pc.info } });
+    entries.push(rec ? { path: f.path, blob: read.blob, rec } : { path: f.path, blob: read.blob, job: { path: f.path, blob: read.blob, info: pc.info, bytes: read.bytes } });
   }
-  const jobs = entries.filter((e) => e.job);
+  const jobs = entries.filter((e) => e.job !== undefined);
   const nWorkers = opts.workers ?? defaultWorkers();
-  const pool = nWorkers > 0 && jobs.length >= (opts.workers !== undefined ? 1 : POOL_MIN_FILES) ? FilePool.create(nWorkers) : null;
+  const pool = nWorkers > 0 && jobs.length >= (opts.workers !== undefined ? 1 : POOL_MIN_FILES) ? FilePool.shared(nWorkers) : null;
+  const settle = (e: Entry, r: FileJobResult): void => {
+    if ('readSkip' in r) {
+      skip(r.readSkip);
+      e.unread = true;
+    } else {
+      e.rec = r.rec;
+      cache.set(e.blob, e.path, r.rec);
+    }
+    e.job = undefined;
+    tick();
+  };
   try {
+    const batches: Entry[][] = [];
+    let at = 0;
+    for (const k of batchSizes(jobs.length, pool ? nWorkers : 1)) {
+      batches.push(jobs.slice(at, at + k));
+      at += k;
+    }
+    const inThread = async (batch: Entry[]): Promise<FileJobResult[]> => {
+      const out: FileJobResult[] = [];
+      for (const e of batch) {
+        out.push(await processJob(repo.root, e.job!, filters));
+      }
+      return out;
+    };
     await Promise.all(
-      jobs.map(async (e) => {
-        const { bytes, info } = e.job!;
-        const here = (): Promise<FileRecord> => processFile(e.path, bytes, info, filters);
-        const rec = pool ? await pool.run({ path: e.path, bytes, info, filters }).catch(here) : await here();
-        e.rec = { ...rec, bytes: bytes.byteLength };
-        e.job = undefined;
-        cache.set(e.blob, e.path, e.rec);
-        tick();
+      batches.map(async (batch) => {
+        const results = pool ? await pool.run(repo.root, filters, batch.map((e) => e.job!)).catch(() => inThread(batch)) : await inThread(batch);
+        batch.forEach((e, i) => settle(e, results[i]));
       }),
     );
   } finally {
-    await pool?.close();
+    if (opts.keepWorkers === false) {
+      await pool?.close();
+    }
   }
   for (const e of entries) {
+    if (e.unread) {
+      continue;
+    }
     const rec = e.rec!;
     bytesSeen += rec.bytes ?? 0;
     if (rec.skip) {

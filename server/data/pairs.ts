@@ -5,6 +5,7 @@ import type { Node } from 'web-tree-sitter';
 import type { RawPair } from './types';
 import { bodyLines, countTokens, dedentTail, firstParagraph, renderComment, skipName, stripMarkers, styleOf } from './doccomment';
 import { parserFor } from './treesitter';
+import { braceDialect, elidableBlocks, type Elided, includedRanges } from './elide';
 
 interface Spec {
   /** Node types that yield a pair. */
@@ -274,8 +275,31 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
 const DOC_CANDIDATE = /(^[ \t]*\/\/[^\n]*|\*\/[ \t]*)\n[ \t]*[^\s/*]/m;
 const PY_DOC_CANDIDATE = /"""|'''/;
 
-/** Pairs of one file, or null when the grammar cannot be loaded. */
-export async function treeSitterPairs(grammar: string, text: string, header: string): Promise<RawPair[] | null> {
+/** Counts of parses with elided block insides, and of those parsed again whole because the check failed. */
+export const parseCounts = { elided: 0, reparsed: 0, whole: 0 };
+
+type Tree = NonNullable<ReturnType<NonNullable<Awaited<ReturnType<typeof parserFor>>>['parse']>>;
+
+/** The elided parse is trusted only if it has no errors and every elided block is still one bracketed node. */
+function elisionHolds(tree: Tree, elided: Elided[]): boolean {
+  const root = tree.rootNode;
+  if (root.hasError) {
+    return false;
+  }
+  for (const e of elided) {
+    const open = root.descendantForIndex(e.start - 1, e.start - 1);
+    if (!open || open.type !== '{' || open.startIndex !== e.start - 1 || open.parent?.endIndex !== e.end + 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Pairs of one file, or null when the grammar cannot be loaded. `elide: false` parses
+ * every byte (the elided parse must give the same pairs; tests check both).
+ */
+export async function treeSitterPairs(grammar: string, text: string, header: string, opts: { elide?: boolean } = {}): Promise<RawPair[] | null> {
   const spec = SPECS[grammar];
   if (spec && !(spec.python ? PY_DOC_CANDIDATE : DOC_CANDIDATE).test(text)) {
     return []; // nothing could be a documented def: skip the parse
@@ -284,9 +308,23 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
   if (!spec || !parser) {
     return null;
   }
-  let tree: ReturnType<typeof parser.parse>;
+  let tree: Tree | null = null;
   try {
-    tree = parser.parse(text);
+    const dialect = opts.elide === false ? null : braceDialect(grammar);
+    const elided = dialect ? elidableBlocks(text, dialect) : null;
+    if (elided && elided.length > 0) {
+      tree = parser.parse(text, null, { includedRanges: includedRanges(text, elided) });
+      parseCounts.elided++;
+      if (tree && !elisionHolds(tree, elided)) {
+        tree.delete();
+        tree = null;
+        parseCounts.reparsed++;
+      }
+    }
+    if (!tree) {
+      tree = parser.parse(text);
+      parseCounts.whole++;
+    }
   } catch {
     parser.reset();
     return null; // the parser failed on this input: the heuristic takes over

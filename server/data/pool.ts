@@ -1,26 +1,36 @@
-// A pool of worker threads that process files in parallel (tree-sitter parsing is
-// the costly step of a full build). Records are pure functions of their input, so
-// results do not depend on scheduling. Without a worker script (a bundle built
-// without the `data-worker` entry) the caller processes files in its own thread.
+// A pool of worker threads that read and process files in parallel (tree-sitter
+// parsing is the costly step of a full build). Files go out in batches that shrink
+// towards the end, so one message carries many small files and a big file late in
+// the run does not leave the other threads idle. Records are pure functions of their input, so results do not
+// depend on scheduling. Without a worker script (a bundle built without the
+// `data-worker` entry) the caller processes files in its own thread.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FileRecord, FilterOptions } from './types';
-import type { LanguageInfo } from './languages';
+import type { FilterOptions } from './types';
+import type { FileJob, FileJobResult } from './process';
 
-export interface FileJob {
+/** One message to a worker: a batch of files of one repo. */
+export interface BatchRequest {
   id: number;
-  path: string;
-  bytes: Uint8Array;
-  info: LanguageInfo | null;
+  root: string;
   filters: FilterOptions;
+  jobs: FileJob[];
 }
 
-export type FileJobResult = { id: number; rec: FileRecord } | { id: number; error: string };
+export type BatchReply = { id: number; results: FileJobResult[] } | { id: number; error: string };
 
-/** How to start a worker: the bundled `data-worker.js` next to this file, or worker.ts through tsx. */
+/**
+ * How to start a worker: `$CODETUNE_DATA_WORKER` (a built `data-worker.js`; the bench
+ * sets it so that it measures the bundle the product runs), the bundled
+ * `data-worker.js` next to this file, or worker.ts through tsx.
+ */
 function workerSource(): { file: string; eval: boolean } | null {
+  const fromEnv = process.env.CODETUNE_DATA_WORKER;
+  if (fromEnv && fs.existsSync(fromEnv)) {
+    return { file: path.resolve(fromEnv), eval: false };
+  }
   const bundled = path.join(__dirname, 'data-worker.js');
   if (fs.existsSync(bundled)) {
     return { file: bundled, eval: false };
@@ -41,17 +51,92 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(8, os.availableParallelism()));
 }
 
+/** The most files in one batch. */
+const BATCH_MAX = 64;
+
+/**
+ * Consecutive batches for `n` jobs over `workers` threads: each a quarter of an even
+ * share of what is left (at most BATCH_MAX), so early batches are large and the last
+ * ones small, and a slow file near the end does not leave the other threads idle.
+ */
+export function batchSizes(n: number, workers: number): number[] {
+  const sizes: number[] = [];
+  for (let left = n; left > 0; ) {
+    const k = Math.max(1, Math.min(BATCH_MAX, Math.ceil(left / (4 * Math.max(1, workers)))));
+    sizes.push(k);
+    left -= k;
+  }
+  return sizes;
+}
+
+interface Pending {
+  req: BatchRequest;
+  resolve: (r: FileJobResult[]) => void;
+  reject: (e: Error) => void;
+}
+
 export class FilePool {
   private readonly idle: Worker[] = [];
-  private readonly queue: Array<{ job: FileJob; resolve: (r: FileRecord) => void; reject: (e: Error) => void }> = [];
-  private readonly pending = new Map<number, { resolve: (r: FileRecord) => void; reject: (e: Error) => void; worker: Worker }>();
+  private readonly queue: Pending[] = [];
+  private queueHead = 0;
+  private readonly running = new Map<number, Pending & { worker: Worker }>();
   private nextId = 0;
+
+  private idleTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly workers: Worker[]) {
     for (const w of workers) {
-      w.on('message', (m: FileJobResult) => this.onResult(w, m));
+      w.on('message', (m: BatchReply) => this.onReply(w, m));
       w.on('error', (e: Error) => this.onFailure(w, e));
       this.idle.push(w);
+    }
+  }
+
+  private static sharedPool: FilePool | null = null;
+
+  /**
+   * The process's pool of `n` workers, kept between builds (a language server rebuilds
+   * often, and warm workers have their parsers loaded and their code compiled). Idle
+   * workers do not keep the process alive, and the pool closes after a minute unused.
+   */
+  static shared(n: number): FilePool | null {
+    const cur = FilePool.sharedPool;
+    if (cur && cur.workers.length === n && cur.workers.length > 0) {
+      return cur;
+    }
+    void cur?.close();
+    FilePool.sharedPool = FilePool.create(n);
+    return FilePool.sharedPool;
+  }
+
+  /** Close the shared pool now (tests, or a server shutting down). */
+  static async closeShared(): Promise<void> {
+    const cur = FilePool.sharedPool;
+    FilePool.sharedPool = null;
+    await cur?.close();
+  }
+
+  /** Busy workers hold the process open; idle ones do not, and a pool idle for a minute closes. */
+  private holdOpen(): void {
+    const busy = this.running.size > 0 || this.queueHead < this.queue.length;
+    for (const w of this.workers) {
+      if (busy) {
+        w.ref();
+      } else {
+        w.unref();
+      }
+    }
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    if (!busy && FilePool.sharedPool === this) {
+      this.idleTimer = setTimeout(() => {
+        if (FilePool.sharedPool === this) {
+          void FilePool.closeShared();
+        }
+      }, 60_000);
+      this.idleTimer.unref();
     }
   }
 
@@ -68,56 +153,73 @@ export class FilePool {
     }
   }
 
-  run(job: Omit<FileJob, 'id'>): Promise<FileRecord> {
+  run(root: string, filters: FilterOptions, jobs: FileJob[]): Promise<FileJobResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ job: { ...job, id: this.nextId++ }, resolve, reject });
+      if (this.workers.length === 0) {
+        reject(new Error('no worker left'));
+        return;
+      }
+      this.queue.push({ req: { id: this.nextId++, root, filters, jobs }, resolve, reject });
       this.dispatch();
+      this.holdOpen();
     });
   }
 
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
+    while (this.idle.length > 0 && this.queueHead < this.queue.length) {
       const w = this.idle.pop()!;
-      const { job, resolve, reject } = this.queue.shift()!;
-      this.pending.set(job.id, { resolve, reject, worker: w });
-      w.postMessage(job);
+      const p = this.queue[this.queueHead];
+      this.queue[this.queueHead++] = undefined as unknown as Pending;
+      this.running.set(p.req.id, { ...p, worker: w });
+      w.postMessage(p.req);
     }
   }
 
-  private onResult(w: Worker, m: FileJobResult): void {
-    const p = this.pending.get(m.id);
-    this.pending.delete(m.id);
+  private onReply(w: Worker, m: BatchReply): void {
+    const p = this.running.get(m.id);
+    this.running.delete(m.id);
     this.idle.push(w);
     if (p) {
-      if ('rec' in m) {
-        p.resolve(m.rec);
+      if ('results' in m) {
+        p.resolve(m.results);
       } else {
         p.reject(new Error(m.error));
       }
     }
     this.dispatch();
+    if (this.running.size === 0) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+      this.holdOpen();
+    }
   }
 
-  /** A worker died: fail its job; when none is left, fail the queue (callers fall back to their own thread). */
+  /** A worker died: fail its batch; when none is left, fail the queue (callers fall back to their own thread). */
   private onFailure(w: Worker, e: Error): void {
     const i = this.workers.indexOf(w);
     if (i >= 0) {
       this.workers.splice(i, 1);
     }
-    for (const [id, p] of this.pending) {
+    for (const [id, p] of this.running) {
       if (p.worker === w) {
-        this.pending.delete(id);
+        this.running.delete(id);
         p.reject(e);
       }
     }
     if (this.workers.length === 0) {
-      for (const q of this.queue.splice(0)) {
-        q.reject(e);
+      while (this.queueHead < this.queue.length) {
+        this.queue[this.queueHead++].reject(e);
       }
     }
   }
 
   async close(): Promise<void> {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+    }
+    if (FilePool.sharedPool === this) {
+      FilePool.sharedPool = null;
+    }
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

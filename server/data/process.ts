@@ -1,6 +1,6 @@
 // One file's bytes -> a FileRecord: content filters, secret redaction, dedup
 // fingerprints and extracted pairs. Pure given its inputs, so it is cached by blob.
-import type { FileRecord, FilterOptions } from './types';
+import type { FileRecord, FilterOptions, SkipReason } from './types';
 import { checkContent, decodeText } from './filters';
 import { languageOf, pathHeader, type LanguageInfo } from './languages';
 import { redactSecrets } from './secrets';
@@ -8,9 +8,10 @@ import { fingerprint } from './dedup';
 import { isTestPath } from './doccomment';
 import { hasGrammarSpec, treeSitterPairs } from './pairs';
 import { commentBlocks, heuristicPairs } from './heuristic';
+import { readTracked } from './collect';
 
 /** Bump when processing changes, so old cache entries are not reused. */
-export const PROCESS_VERSION = 7;
+export const PROCESS_VERSION = 8;
 
 export async function processFile(p: string, bytes: Uint8Array, info: LanguageInfo | null, filters: FilterOptions): Promise<FileRecord> {
   const decoded = decodeText(bytes);
@@ -48,4 +49,29 @@ export async function processFile(p: string, bytes: Uint8Array, info: LanguageIn
     }
   }
   return rec;
+}
+
+/** One file to process: read from the work tree (clean files, by their index blob id) unless its bytes are given. */
+export interface FileJob {
+  path: string;
+  blob: string;
+  info: LanguageInfo | null;
+  bytes?: Uint8Array;
+}
+
+/** A processed file (`rec.bytes` set), or the reason it could not be read (not cached). */
+export type FileJobResult = { rec: FileRecord } | { readSkip: SkipReason };
+
+/** Read (if needed) and process one file: what each worker thread runs, and the fallback in this thread. */
+export async function processJob(root: string, job: FileJob, filters: FilterOptions): Promise<FileJobResult> {
+  let bytes = job.bytes;
+  if (!bytes) {
+    const read = readTracked(root, job.path, filters.maxFileBytes, job.blob);
+    if (!read.ok) {
+      return { readSkip: read.reason };
+    }
+    bytes = read.bytes;
+  }
+  const rec = await processFile(job.path, bytes, job.info, filters);
+  return { rec: { ...rec, bytes: bytes.byteLength } };
 }

@@ -86,6 +86,8 @@ export interface DatasetOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Worker threads for processing files; default: one per CPU (up to 8), used from 256 files to process; 0: none. */
   workers?: number;
+  /** Keep the worker threads for the next build (default true: the process's shared pool; idle workers never hold the process open). */
+  keepWorkers?: boolean;
 }
 
 /** One training example. `prompt`/`completion` are what the JSONL export writes. */

@@ -1,12 +1,20 @@
-// Worker thread of the file pool: runs processFile (filters, redaction, fingerprints,
-// tree-sitter pairs) for the files the main thread sends, and posts records back.
+// Worker thread of the file pool: reads and processes (filters, redaction,
+// fingerprints, tree-sitter pairs) each batch of files the main thread sends, and
+// posts the results back in the batch's order.
 import { parentPort } from 'node:worker_threads';
-import { processFile } from './process';
-import type { FileJob, FileJobResult } from './pool';
+import { type FileJobResult, processJob } from './process';
+import type { BatchReply, BatchRequest } from './pool';
 
-parentPort?.on('message', (job: FileJob) => {
-  processFile(job.path, job.bytes, job.info, job.filters).then(
-    (rec) => parentPort?.postMessage({ id: job.id, rec } satisfies FileJobResult),
-    (e: unknown) => parentPort?.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) } satisfies FileJobResult),
-  );
+parentPort?.on('message', (req: BatchRequest) => {
+  void (async (): Promise<void> => {
+    try {
+      const results: FileJobResult[] = [];
+      for (const job of req.jobs) {
+        results.push(await processJob(req.root, job, req.filters));
+      }
+      parentPort?.postMessage({ id: req.id, results } satisfies BatchReply);
+    } catch (e) {
+      parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e) } satisfies BatchReply);
+    }
+  })();
 });
