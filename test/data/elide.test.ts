@@ -7,8 +7,6 @@ import assert from 'node:assert/strict';
 import { elidableBlocks, includedRanges } from '../../server/data/elide';
 import { parseCounts, treeSitterPairs } from '../../server/data/pairs';
 
-const body = (k: number): string => Array.from({ length: k }, (_, i) => `  step${i}(value${i}, other${i});`).join('\n');
-
 async function same(grammar: string, src: string, expectElided = true): Promise<void> {
   const before = { ...parseCounts };
   const elided = await treeSitterPairs(grammar, src, '// path: x\n');
