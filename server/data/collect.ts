@@ -27,7 +27,7 @@ export interface RepoListing {
 }
 
 function gitIn(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 2, trimmed: false });
+  return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: false });
 }
 
 /** Find the repo that holds `dir` and list what it tracks under `dir`. */
@@ -43,23 +43,32 @@ export async function listRepo(dir: string): Promise<RepoListing> {
     throw new CodetuneError('NOT_A_REPO', `${abs} is not a folder; pass the folder of a git repository`, { file: abs });
   }
   const git = gitIn(abs);
-  let root: string;
+  // One git call for the common case (a work tree with commits); the two-step path
+  // below only runs to tell "not a repo" from "no commits yet".
+  let root = '';
+  let commit = '';
   try {
-    root = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+    [root, commit] = (await git.raw(['rev-parse', '--show-toplevel', '--verify', '-q', 'HEAD^{commit}'])).split('\n');
   } catch {
-    throw new CodetuneError('NOT_A_REPO', `${abs} is not inside a git repository; run \`git init\` and commit your code first`, { file: abs });
+    root = '';
   }
-  if (!root) {
-    throw new CodetuneError('NOT_A_REPO', `${abs} is inside a .git folder, not a work tree`, { file: abs });
-  }
-  let commit: string;
-  try {
-    commit = (await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}'])).trim();
-  } catch {
-    commit = '';
-  }
-  if (!commit) {
-    throw new CodetuneError('EMPTY_REPO', `${root} has no commits yet; commit your code first`, { file: root });
+  if (!root || !commit) {
+    try {
+      root = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+    } catch {
+      throw new CodetuneError('NOT_A_REPO', `${abs} is not inside a git repository; run \`git init\` and commit your code first`, { file: abs });
+    }
+    if (!root) {
+      throw new CodetuneError('NOT_A_REPO', `${abs} is inside a .git folder, not a work tree`, { file: abs });
+    }
+    try {
+      commit = (await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}'])).trim();
+    } catch {
+      commit = '';
+    }
+    if (!commit) {
+      throw new CodetuneError('EMPTY_REPO', `${root} has no commits yet; commit your code first`, { file: root });
+    }
   }
   const [lsOut, diffOut, logOut] = await Promise.all([
     git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']),
@@ -118,11 +127,15 @@ export type ReadResult = { ok: true; bytes: Buffer; blob: string } | { ok: false
 /**
  * Read a tracked file from the work tree, never through a symlink that leaves the repo.
  * Files over `maxBytes` are not read at all. `knownBlob` is the index blob id of a file
- * git reports unchanged: git has then already checked that no symlink leads to it, so
- * the realpath check and the hashing are skipped.
+ * git reports unchanged: git has then already checked that it is a regular file and that
+ * no symlink leads to it, so it is opened directly (refusing a symlink all the same) and
+ * the lstat, the realpath check and the hashing are skipped.
  */
 export function readTracked(root: string, rel: string, maxBytes: number, knownBlob?: string): ReadResult {
-  const abs = path.join(root, rel);
+  const abs = root + path.sep + rel;
+  if (knownBlob) {
+    return readClean(abs, maxBytes, knownBlob);
+  }
   let st: fs.Stats;
   try {
     st = fs.lstatSync(abs);
@@ -154,5 +167,38 @@ export function readTracked(root: string, rel: string, maxBytes: number, knownBl
     return { ok: true, bytes, blob: knownBlob ?? gitBlobId(bytes) };
   } catch {
     return { ok: false, reason: 'unreadable' };
+  }
+}
+
+function readClean(abs: string, maxBytes: number, blob: string): ReadResult {
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ELOOP' ? 'symlink' : code === 'ENOENT' || code === 'ENOTDIR' ? 'deleted' : 'unreadable' };
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      return { ok: false, reason: 'deleted' };
+    }
+    if (st.size > maxBytes) {
+      return { ok: false, reason: 'too_large' };
+    }
+    const bytes = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = fs.readSync(fd, bytes, got, st.size - got, got);
+      if (n === 0) {
+        break;
+      }
+      got += n;
+    }
+    return { ok: true, bytes: got === st.size ? bytes : bytes.subarray(0, got), blob };
+  } catch {
+    return { ok: false, reason: 'unreadable' };
+  } finally {
+    fs.closeSync(fd);
   }
 }

@@ -18,6 +18,9 @@ import { addCounts } from './secrets';
 export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, ProgressEvent, MixRatios, FilterOptions } from './types';
 export { writeJsonl, writeStats, toJsonlLine } from './export';
 
+/** Examples made from an (in-memory) record, with the settings they were made with. */
+const EXAMPLES_MEMO = new WeakMap<FileRecord, { key: string; path: string; blob: string; examples: Example[] }>();
+
 /** Below this many files to process, starting workers costs more than it saves. */
 const POOL_MIN_FILES = 256;
 
@@ -52,6 +55,21 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const tokenKey = tok ? tokenizerFingerprint(tok) : null;
   const cache = DataCache.load(opts.cacheDir === undefined ? defaultCacheDir(repo.root) : opts.cacheDir, configKey, tokenKey);
   t = lap('cache_load', t);
+
+  const fim: FimStrings | null = tok?.fim ? { prefix: tok.idToToken(tok.fim.prefix) ?? '', suffix: tok.idToToken(tok.fim.suffix) ?? '', middle: tok.idToToken(tok.fim.middle) ?? '' } : null;
+  // A file's examples depend only on its record, its path and blob, and these settings;
+  // they are made as each record arrives (while other files are still being processed)
+  // and remembered with an in-memory record, so a rebuild reuses them.
+  const exKey = JSON.stringify([seed, mix, chunkChars, fim, valFraction]);
+  const examplesOf = (p: string, blob: string, rec: FileRecord): Example[] => {
+    const memo = EXAMPLES_MEMO.get(rec);
+    if (memo && memo.key === exKey && memo.path === p && memo.blob === blob) {
+      return memo.examples;
+    }
+    const made = rec.skip ? [] : fileExamples(p, blob, rec, { seed, mix, chunkChars, fim, split: splitOf(p, valFraction), weight: 1 });
+    EXAMPLES_MEMO.set(rec, { key: exKey, path: p, blob, examples: made });
+    return made;
+  };
 
   const rules = compileGlobs(opts.include, opts.exclude);
   const skipped: Record<string, number> = {};
@@ -133,6 +151,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     } else {
       e.rec = r.rec;
       cache.set(e.blob, e.path, r.rec);
+      examplesOf(e.path, e.blob, r.rec);
     }
     e.job = undefined;
     tick();
@@ -182,7 +201,6 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const final = kept.filter((_, i) => !dup.exact.has(i) && !dup.near.has(i));
   t = lap('dedup', t);
 
-  const fim: FimStrings | null = tok?.fim ? { prefix: tok.idToToken(tok.fim.prefix) ?? '', suffix: tok.idToToken(tok.fim.suffix) ?? '', middle: tok.idToToken(tok.fim.middle) ?? '' } : null;
   let newest = 0;
   for (const k of final) {
     newest = Math.max(newest, repo.times.get(k.path) ?? 0);
@@ -199,7 +217,10 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     } else if (k.rec.parser === 'none' && !parsers[lang]) {
       parsers[lang] = 'none';
     }
-    examples.push(...fileExamples(k.path, k.blob, k.rec, { seed, mix, chunkChars, fim, split, weight: recencyWeight(repo.times.get(k.path), newest) }));
+    const weight = recencyWeight(repo.times.get(k.path), newest);
+    for (const ex of examplesOf(k.path, k.blob, k.rec)) {
+      examples.push({ ...ex, weight });
+    }
   }
   t = lap('examples', t);
 

@@ -152,24 +152,35 @@ export function redactSecrets(text: string): RedactResult {
     });
   }
   if (ASSIGN_HINT.test(out)) {
-    // A manual scan: after a match whose name is not secret-like, resume right after
-    // the name, so `x = "api_key = '...'"` still finds the inner assignment.
+    // An assignment never spans lines, and a secret-like name holds a hint word, so only
+    // lines with a hint word are scanned (the same matches as scanning the whole text).
+    // Within a line, a manual scan: after a match whose name is not secret-like, resume
+    // right after the name, so `x = "api_key = '...'"` still finds the inner assignment.
     const parts: string[] = [];
     let last = 0;
-    ASSIGN.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = ASSIGN.exec(out)) !== null) {
-      const [whole, name, , , quotedVal, bareVal] = m;
-      const value = quotedVal ?? bareVal ?? '';
-      if (!isSecretName(name) || value.includes('<REDACTED_') || !isHighEntropy(value, quotedVal !== undefined)) {
-        ASSIGN.lastIndex = m.index + Math.max(1, name.length);
-        continue;
+    const hints = new RegExp(ASSIGN_HINT.source, 'gi');
+    let h: RegExpExecArray | null;
+    while ((h = hints.exec(out)) !== null) {
+      const ls = out.lastIndexOf('\n', h.index) + 1;
+      const nl = out.indexOf('\n', h.index);
+      const le = nl < 0 ? out.length : nl;
+      hints.lastIndex = le;
+      const line = out.slice(ls, le);
+      ASSIGN.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = ASSIGN.exec(line)) !== null) {
+        const [whole, name, , , quotedVal, bareVal] = m;
+        const value = quotedVal ?? bareVal ?? '';
+        if (!isSecretName(name) || value.includes('<REDACTED_') || !isHighEntropy(value, quotedVal !== undefined)) {
+          ASSIGN.lastIndex = m.index + Math.max(1, name.length);
+          continue;
+        }
+        bump('assigned_secret');
+        const at = ls + m.index + whole.lastIndexOf(value);
+        parts.push(out.slice(last, at), placeholder('assigned_secret'));
+        last = at + value.length;
+        ASSIGN.lastIndex = last - ls;
       }
-      bump('assigned_secret');
-      const at = m.index + whole.lastIndexOf(value);
-      parts.push(out.slice(last, at), placeholder('assigned_secret'));
-      last = at + value.length;
-      ASSIGN.lastIndex = last;
     }
     parts.push(out.slice(last));
     out = parts.join('');
