@@ -10,7 +10,7 @@ import type { FileRecord, RawPair } from './types';
 
 const FORMAT = 3;
 
-type StoredRecord = Omit<FileRecord, 'sig' | 'pairs' | 'comments'> & { sig?: string };
+type StoredRecord = Omit<FileRecord, 'sig' | 'shingles' | 'pairs' | 'comments'> & { sig?: string; shingles?: string };
 
 function toB64(a: Uint32Array | Int32Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
@@ -66,15 +66,18 @@ function unpackPairs(pairs: StoredPair[] | undefined, text: string): RawPair[] |
 
 function encodeRecord(r: FileRecord): string {
   const text = r.text ?? '';
-  return JSON.stringify({ ...r, sig: r.sig ? toB64(r.sig) : undefined, pairs: packPairs(r.pairs, text), comments: packPairs(r.comments, text) });
+  return JSON.stringify({ ...r, sig: r.sig ? toB64(r.sig) : undefined, shingles: r.shingles ? toB64(r.shingles) : undefined, pairs: packPairs(r.pairs, text), comments: packPairs(r.comments, text) });
 }
 
 function decodeRecord(v: StoredRecord): FileRecord {
-  const { sig, pairs, comments, ...rest } = v as StoredRecord & { pairs?: StoredPair[]; comments?: StoredPair[] };
+  const { sig, shingles, pairs, comments, ...rest } = v as StoredRecord & { pairs?: StoredPair[]; comments?: StoredPair[] };
   const text = rest.text ?? '';
   const r: FileRecord = { ...rest };
   if (sig) {
     r.sig = fromB64(sig, Uint32Array);
+  }
+  if (shingles) {
+    r.shingles = fromB64(shingles, Uint32Array);
   }
   if (pairs) {
     r.pairs = unpackPairs(pairs, text);

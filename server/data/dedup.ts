@@ -13,6 +13,12 @@ export interface Fingerprint {
   normHash: string;
   /** MinHash over word 5-grams; null when the text has no 5-gram. */
   sig: Uint32Array | null;
+  /**
+   * A short text's distinct 5-gram hashes, sorted (fewer than NUM_PERM: most MinHash bins
+   * would be filled by densification, too coarse to judge); near pairs of short texts
+   * are confirmed with their exact Jaccard instead.
+   */
+  shingles?: Uint32Array;
 }
 
 /** One pass over the text: the whitespace-normalised hash and the word hashes, then MinHash. */
@@ -56,7 +62,62 @@ export function fingerprint(text: string): Fingerprint {
     words.push(w >>> 0);
   }
   const normHash = (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
-  return { normHash, sig: minhashOfWords(words) };
+  const fp: Fingerprint = { normHash, sig: minhashOfWords(words) };
+  const sh = fp.sig ? shortShingles(words) : null;
+  if (sh) {
+    fp.shingles = sh;
+  }
+  return fp;
+}
+
+/** The hash of the word 5-gram starting at word `i`. */
+function shingleHash(words: number[], i: number): number {
+  let h = 0x12345678;
+  for (let j = 0; j < SHINGLE; j++) {
+    h = Math.imul(h ^ words[i + j], 0x5bd1e995);
+    h ^= h >>> 13;
+  }
+  return h >>> 0;
+}
+
+/** Distinct 5-gram hashes, sorted, when there are fewer than NUM_PERM of them; else null. */
+function shortShingles(words: number[]): Uint32Array | null {
+  const n = words.length - SHINGLE + 1;
+  if (n <= 0 || n >= 4 * NUM_PERM) {
+    return null;
+  }
+  const all = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    all[i] = shingleHash(words, i);
+  }
+  all.sort();
+  let u = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || all[i] !== all[i - 1]) {
+      all[u++] = all[i];
+    }
+  }
+  return u < NUM_PERM ? all.slice(0, u) : null;
+}
+
+/** Exact Jaccard of two sorted sets. */
+export function setJaccard(a: Uint32Array, b: Uint32Array): number {
+  let i = 0;
+  let j = 0;
+  let inter = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      inter++;
+      i++;
+      j++;
+    } else if (a[i] < b[j]) {
+      i++;
+    } else {
+      j++;
+    }
+  }
+  const union = a.length + b.length - inter;
+  return union === 0 ? 1 : inter / union;
 }
 
 /** A 32-bit finaliser (murmur3's fmix32): spreads a shingle hash over all bits. */
@@ -88,12 +149,7 @@ function minhashOfWords(words: number[]): Uint32Array | null {
   const shift = 32 - Math.log2(NUM_PERM);
   const valueMask = (1 << shift) - 1;
   for (let i = 0; i < n; i++) {
-    let h = 0x12345678;
-    for (let j = 0; j < SHINGLE; j++) {
-      h = Math.imul(h ^ words[i + j], 0x5bd1e995);
-      h ^= h >>> 13;
-    }
-    const m = mix32(h);
+    const m = mix32(shingleHash(words, i));
     const bin = m >>> shift;
     const v = m & valueMask;
     if (v < sig[bin]) {
@@ -134,6 +190,12 @@ export function estimateJaccard(a: Uint32Array, b: Uint32Array): number {
 export interface DedupItem {
   normHash?: string;
   sig?: Uint32Array | null;
+  shingles?: Uint32Array;
+}
+
+/** The Jaccard similarity used to confirm a candidate pair: exact for two short texts, else estimated. */
+function similarity(a: DedupItem, b: DedupItem): number {
+  return a.shingles && b.shingles ? setJaccard(a.shingles, b.shingles) : estimateJaccard(a.sig!, b.sig!);
 }
 
 /**
@@ -162,43 +224,48 @@ export function findDuplicates(items: DedupItem[]): { exact: Set<number>; near: 
     }
     return i;
   };
-  // One bucket map per band, keyed by the band's 32-bit hash.
-  const buckets: Array<Map<number, number[]>> = Array.from({ length: BANDS }, () => new Map());
-  for (let i = 0; i < items.length; i++) {
-    const sig = items[i].sig;
-    if (!sig || exact.has(i)) {
-      continue;
+  const union = (i: number, j: number): void => {
+    const ri = find(i);
+    const rj = find(j);
+    if (ri !== rj && similarity(items[i], items[j]) >= JACCARD_THRESHOLD) {
+      parent[Math.max(ri, rj)] = Math.min(ri, rj);
     }
-    for (let b = 0; b < BANDS; b++) {
+  };
+  // Per band: sort (band hash, item) keys, so each bucket is a run in item order; every
+  // item of a run is compared with the run's first item and with its predecessor
+  // (clusters are the connected components of confirmed pairs).
+  const live: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (items[i].sig && !exact.has(i)) {
+      live.push(i);
+    }
+  }
+  const keys = new Float64Array(live.length);
+  // key = band hash * ITEM_BITS + item, exact in a double (52 bits): the hash keeps
+  // what the item index leaves (30 bits up to a million items).
+  const ITEM_BITS = 2 ** Math.max(20, Math.ceil(Math.log2(items.length + 1)));
+  const HASH_MOD = 2 ** Math.min(30, 52 - Math.log2(ITEM_BITS));
+  for (let b = 0; b < BANDS; b++) {
+    for (let k = 0; k < live.length; k++) {
+      const sig = items[live[k]].sig!;
       let h = b + 1;
       for (let r = 0; r < ROWS; r++) {
         h = Math.imul(h ^ sig[b * ROWS + r], 0x9e3779b1);
         h ^= h >>> 16;
       }
-      const list = buckets[b].get(h);
-      if (list) {
-        list.push(i);
-      } else {
-        buckets[b].set(h, [i]);
-      }
+      keys[k] = ((h >>> 0) % HASH_MOD) * ITEM_BITS + live[k];
     }
-  }
-  const union = (i: number, j: number): void => {
-    const a = items[i].sig;
-    const b = items[j].sig;
-    if (a && b && find(i) !== find(j) && estimateJaccard(a, b) >= JACCARD_THRESHOLD) {
-      const ri = find(i);
-      const rj = find(j);
-      parent[Math.max(ri, rj)] = Math.min(ri, rj);
-    }
-  };
-  for (const band of buckets) {
-    for (const list of band.values()) {
-      for (let k = 1; k < list.length; k++) {
-        union(list[0], list[k]);
-        if (k > 1) {
-          union(list[k - 1], list[k]);
+    keys.sort();
+    let runStart = 0;
+    for (let k = 1; k <= keys.length; k++) {
+      if (k < keys.length && Math.floor(keys[k] / ITEM_BITS) === Math.floor(keys[runStart] / ITEM_BITS)) {
+        const item = keys[k] % ITEM_BITS;
+        union(keys[runStart] % ITEM_BITS, item);
+        if (k - runStart > 1) {
+          union(keys[k - 1] % ITEM_BITS, item);
         }
+      } else {
+        runStart = k;
       }
     }
   }

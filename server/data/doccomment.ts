@@ -52,8 +52,25 @@ export function firstParagraph(lines: string[]): string[] {
   return out;
 }
 
-export function countTokens(lines: string[]): number {
-  return lines.join(' ').split(/\s+/).filter((w) => w.length > 0).length;
+/** Whitespace-separated words in the lines, counted up to `cap`. */
+export function countTokens(lines: string[], cap = Infinity): number {
+  let n = 0;
+  for (const l of lines) {
+    let inWord = false;
+    for (let i = 0; i < l.length; i++) {
+      const c = l.charCodeAt(i);
+      const space = c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0x2000 && c <= 0x200a) || c === 0x1680 || c === 0x202f || c === 0x205f || c === 0x3000;
+      if (space) {
+        inWord = false;
+      } else if (!inWord) {
+        inWord = true;
+        if (++n >= cap) {
+          return n;
+        }
+      }
+    }
+  }
+  return n;
 }
 
 /** Render docstring lines as a comment of `style`, indented by `indent`. */
@@ -85,12 +102,22 @@ export function dedentTail(text: string, n: number): string {
   return lines.join('\n');
 }
 
-/** Lines of real code in a body: not blank and not a lone brace. */
-export function bodyLines(body: string): number {
-  return body.split('\n').filter((l) => {
-    const t = l.trim();
-    return t !== '' && !/^[{}()[\];,]+$/.test(t);
-  }).length;
+/** Lines of real code in a body (not blank, not only brackets and separators), counted up to `cap`. */
+export function bodyLines(body: string, cap = Infinity): number {
+  let n = 0;
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) {
+      end = body.length;
+    }
+    const t = body.slice(start, end).trim();
+    if (t !== '' && !/^[{}()[\];,]+$/.test(t) && ++n >= cap) {
+      return n;
+    }
+    start = end + 1;
+  }
+  return n;
 }
 
 const TRIVIAL = new Set(['toString', '__str__', '__repr__', 'String', 'ToString', 'hashCode', 'GetHashCode', 'equals', 'Equals', '__eq__', '__hash__', 'fmt', 'toJSON', 'valueOf', '__init__', 'constructor', '__new__', '__del__', 'Dispose', 'dispose']);

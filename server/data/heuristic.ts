@@ -16,31 +16,42 @@ export function commentBlocks(text: string, marker: string | undefined, header: 
     return [];
   }
   const lines = text.split('\n');
+  const n = lines.length;
+  // Per line, in one pass: indentation (as trimStart counts it), blank, comment.
+  const indent = new Int32Array(n);
+  const comment = new Uint8Array(n);
+  const notMarker = marker === '//' ? '///' : '#!';
+  for (let i = 0; i < n; i++) {
+    const l = lines[i];
+    let k = 0;
+    while (k < l.length && isSpace(l.charCodeAt(k))) {
+      k++;
+    }
+    indent[i] = k;
+    comment[i] = l.startsWith(marker, k) && !l.startsWith(notMarker, k) && !(marker === '#' && DIRECTIVE.test(l.slice(k))) ? 1 : 0;
+  }
+  const blank = (i: number): boolean => indent[i] === lines[i].length;
   const out: RawPair[] = [];
-  const isComment = (l: string): boolean => {
-    const t = l.trimStart();
-    return t.startsWith(marker) && !t.startsWith(marker === '//' ? '///' : '#!') && !(marker === '#' && /^#\s*(include|define|if|ifdef|ifndef|endif|pragma|region|endregion)\b/.test(t));
-  };
-  for (let i = 0; i < lines.length; i++) {
-    if (!isComment(lines[i]) || (i > 0 && isComment(lines[i - 1]))) {
+  for (let i = 0; i < n; i++) {
+    if (!comment[i] || (i > 0 && comment[i - 1])) {
       continue;
     }
     let j = i;
-    while (j < lines.length && isComment(lines[j])) {
+    while (j < n && comment[j]) {
       j++;
     }
     const runLen = j - i;
-    const ind = indentOf(lines[i]);
-    if (runLen > 3 || j >= lines.length || lines[j].trim() === '' || indentOf(lines[j]) !== ind) {
+    const ind = indent[i];
+    if (runLen > 3 || j >= n || blank(j) || indent[j] !== ind) {
       continue;
     }
-    const comment = lines.slice(i, j).join('\n');
-    const words = stripMarkers(comment);
-    if (countTokens(words) < 3 || /copyright|license|eslint|noqa|type:\s*ignore|prettier-ignore|TODO|FIXME/i.test(comment)) {
+    const text = lines.slice(i, j).join('\n');
+    const words = stripMarkers(text);
+    if (countTokens(words, 3) < 3 || /copyright|license|eslint|noqa|type:\s*ignore|prettier-ignore|TODO|FIXME/i.test(text)) {
       continue;
     }
     let k = j;
-    while (k < lines.length && k - j < 30 && lines[k].trim() !== '' && indentOf(lines[k]) >= ind && !isComment(lines[k])) {
+    while (k < n && k - j < 30 && !blank(k) && indent[k] >= ind && !comment[k]) {
       k++;
     }
     if (k - j < 2) {
@@ -55,6 +66,14 @@ export function commentBlocks(text: string, marker: string | undefined, header: 
     i = k - 1;
   }
   return out;
+}
+
+/** Preprocessor and region lines start with `#` but are not comments. */
+const DIRECTIVE = /^#\s*(include|define|if|ifdef|ifndef|endif|pragma|region|endregion)\b/;
+
+/** The characters String.prototype.trim removes (white space and line terminators). */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Index just past the brace that closes the one at `open` (strings and comments ignored: a heuristic). */
@@ -88,7 +107,7 @@ export function heuristicPairs(text: string, header: string): RawPair[] {
     const open = m.index + m[0].length - 1;
     const close = matchBrace(text, open);
     const name = /(\w+)\s*(?:<[^>]*>)?\s*\(/.exec(sig)?.[1] ?? /\b(?:class|struct|interface|object|trait|enum)\s+(\w+)/.exec(sig)?.[1] ?? '';
-    if (close < 0 || countTokens(doc) < 3 || skipName(name) || /^\s*(if|for|while|switch|catch|return)\b/.test(sig)) {
+    if (close < 0 || countTokens(doc, 3) < 3 || skipName(name) || /^\s*(if|for|while|switch|catch|return)\b/.test(sig)) {
       continue;
     }
     const n = ind.length;
@@ -98,7 +117,7 @@ export function heuristicPairs(text: string, header: string): RawPair[] {
         .map((l, i) => (i === 0 ? l : l.slice(Math.min(n, indentOf(l)))))
         .join('\n');
     const completion = dedent(text.slice(open, close));
-    if (bodyLines(completion) < 3) {
+    if (bodyLines(completion, 3) < 3) {
       continue;
     }
     out.push({ name, prompt: `${header}${renderComment(doc, styleOf(rawDoc))}\n${sig.trimEnd()}`, completion: ` ${completion}\n` });

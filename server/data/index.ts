@@ -19,7 +19,15 @@ export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, Pr
 export { writeJsonl, writeStats, toJsonlLine } from './export';
 
 /** Examples made from an (in-memory) record, with the settings they were made with. */
-const EXAMPLES_MEMO = new WeakMap<FileRecord, { key: string; path: string; blob: string; examples: Example[] }>();
+interface ExamplesMemo {
+  key: string;
+  path: string;
+  blob: string;
+  split: 'train' | 'val';
+  weight: number;
+  examples: Example[];
+}
+const EXAMPLES_MEMO = new WeakMap<FileRecord, ExamplesMemo>();
 
 /** Below this many files to process, starting workers costs more than it saves. */
 const POOL_MIN_FILES = 256;
@@ -61,13 +69,14 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   // they are made as each record arrives (while other files are still being processed)
   // and remembered with an in-memory record, so a rebuild reuses them.
   const exKey = JSON.stringify([seed, mix, chunkChars, fim, valFraction]);
-  const examplesOf = (p: string, blob: string, rec: FileRecord): Example[] => {
+  const examplesOf = (p: string, blob: string, rec: FileRecord): ExamplesMemo => {
     const memo = EXAMPLES_MEMO.get(rec);
     if (memo && memo.key === exKey && memo.path === p && memo.blob === blob) {
-      return memo.examples;
+      return memo;
     }
-    const made = rec.skip ? [] : fileExamples(p, blob, rec, { seed, mix, chunkChars, fim, split: splitOf(p, valFraction), weight: 1 });
-    EXAMPLES_MEMO.set(rec, { key: exKey, path: p, blob, examples: made });
+    const split = splitOf(p, valFraction);
+    const made: ExamplesMemo = { key: exKey, path: p, blob, split, weight: 1, examples: rec.skip ? [] : fileExamples(p, blob, rec, { seed, mix, chunkChars, fim, split, weight: 1 }) };
+    EXAMPLES_MEMO.set(rec, made);
     return made;
   };
 
@@ -197,7 +206,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   progress({ phase: 'process', done: total, total });
   t = lap('process', t);
 
-  const dup = findDuplicates(kept.map((k) => ({ normHash: k.rec.normHash, sig: k.rec.sig })));
+  const dup = findDuplicates(kept.map((k) => ({ normHash: k.rec.normHash, sig: k.rec.sig, shingles: k.rec.shingles })));
   const final = kept.filter((_, i) => !dup.exact.has(i) && !dup.near.has(i));
   t = lap('dedup', t);
 
@@ -209,17 +218,23 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const parsers: DatasetStats['parsers'] = {};
   let trainFiles = 0;
   for (const k of final) {
-    const split = splitOf(k.path, valFraction);
-    trainFiles += split === 'train' ? 1 : 0;
+    const memo = examplesOf(k.path, k.blob, k.rec);
+    trainFiles += memo.split === 'train' ? 1 : 0;
     const lang = k.rec.language ?? 'text';
     if (k.rec.parser && k.rec.parser !== 'none' && parsers[lang] !== 'tree-sitter') {
       parsers[lang] = k.rec.parser;
     } else if (k.rec.parser === 'none' && !parsers[lang]) {
       parsers[lang] = 'none';
     }
+    // The remembered examples carry the weight of the build that made them; a new
+    // weight (HEAD moved) makes new example objects, so no earlier result changes.
     const weight = recencyWeight(repo.times.get(k.path), newest);
-    for (const ex of examplesOf(k.path, k.blob, k.rec)) {
-      examples.push({ ...ex, weight });
+    if (memo.weight !== weight) {
+      memo.examples = memo.examples.map((ex) => ({ ...ex, weight }));
+      memo.weight = weight;
+    }
+    for (const ex of memo.examples) {
+      examples.push(ex);
     }
   }
   t = lap('examples', t);

@@ -121,20 +121,21 @@ function innerOf(node: Node, spec: Spec): Node | null {
   return field ? node.childForFieldName(field) : null;
 }
 
-function nameOf(node: Node): string {
+function nameOf(node: Node, src: string): string {
   const direct = node.childForFieldName('name');
   if (direct) {
-    return direct.text;
+    return textOf(direct, src);
   }
   if (node.type === 'lexical_declaration' || node.type === 'variable_declaration') {
-    return node.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name')?.text ?? '';
+    const n = node.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name');
+    return n ? textOf(n, src) : '';
   }
   // C/C++: the name sits inside the declarator chain.
   let d = node.childForFieldName('declarator');
   while (d && d.childForFieldName('declarator')) {
     d = d.childForFieldName('declarator');
   }
-  return d ? d.text.replace(/^.*::/, '') : '';
+  return d ? textOf(d, src).replace(/^.*::/, '') : '';
 }
 
 /** The body node of a def; for `const f = () => {}` the arrow function's body. */
@@ -150,30 +151,48 @@ function bodyOf(node: Node): Node | null {
   return node.childForFieldName('body');
 }
 
-/** The doc comment right above `anchor` (adjacent lines, no blank line between). */
-function docAbove(anchor: Node, spec: Spec): string | null {
-  const parts: string[] = [];
-  let nextRow = anchor.startPosition.row;
-  let sib = anchor.previousNamedSibling;
-  while (sib && spec.between.has(sib.type)) {
-    nextRow = sib.startPosition.row;
-    sib = sib.previousNamedSibling;
+/** The text of a node, sliced from the source (cheaper than `node.text`). */
+const textOf = (n: Node, src: string): string => src.slice(n.startIndex, n.endIndex);
+
+/** Index of the named sibling before `kids[i]`, or -1. */
+function prevNamed(kids: Array<Node | null>, i: number): number {
+  for (let k = i - 1; k >= 0; k--) {
+    if (kids[k]?.isNamed) {
+      return k;
+    }
   }
-  while (sib && spec.comments.has(sib.type)) {
-    const endRow = sib.endPosition.row - (sib.text.endsWith('\n') ? 1 : 0);
+  return -1;
+}
+
+/**
+ * The doc comment right above the anchor `kids[at]` (adjacent lines, no blank line
+ * between). `kids` are all children of the anchor's parent, so siblings cost nothing.
+ */
+function docAbove(kids: Array<Node | null>, at: number, spec: Spec, src: string): string | null {
+  const parts: string[] = [];
+  let nextRow = kids[at]!.startPosition.row;
+  let si = prevNamed(kids, at);
+  while (si >= 0 && spec.between.has(kids[si]!.type)) {
+    nextRow = kids[si]!.startPosition.row;
+    si = prevNamed(kids, si);
+  }
+  while (si >= 0 && spec.comments.has(kids[si]!.type)) {
+    const sib = kids[si]!;
+    const text = textOf(sib, src);
+    const endRow = sib.endPosition.row - (text.endsWith('\n') ? 1 : 0);
     if (nextRow - endRow > 1) {
       break;
     }
-    const before = sib.previousSibling;
+    const before = si > 0 ? kids[si - 1] : null;
     if (before && before.endPosition.row === sib.startPosition.row && !spec.comments.has(before.type)) {
       break; // a trailing comment on a code line
     }
-    parts.unshift(sib.text.replace(/\n$/, ''));
+    parts.unshift(text.replace(/\n$/, ''));
     nextRow = sib.startPosition.row;
-    if (sib.text.trimStart().startsWith('/*')) {
+    if (text.trimStart().startsWith('/*')) {
       break; // one block comment is the whole doc
     }
-    sib = sib.previousNamedSibling;
+    si = prevNamed(kids, si);
   }
   if (parts.length === 0) {
     return null;
@@ -188,12 +207,22 @@ function docAbove(anchor: Node, spec: Spec): string | null {
   return raw;
 }
 
-function makePair(def: Node, anchor: Node, spec: Spec, src: string, header: string): RawPair | null {
-  const name = nameOf(def);
+/** A def's body node, looked up once (`undefined`: not yet). */
+interface DefInfo {
+  def: Node;
+  body?: Node | null;
+}
+
+const bodyOnce = (d: DefInfo): Node | null => (d.body === undefined ? (d.body = bodyOf(d.def)) : d.body);
+
+function makePair(d: DefInfo, kids: Array<Node | null>, at: number, spec: Spec, src: string, header: string): RawPair | null {
+  const def = d.def;
+  const anchor = kids[at]!;
+  const name = nameOf(def, src);
   if (skipName(name) || spec.constructors?.has(def.type)) {
     return null;
   }
-  const body = bodyOf(def);
+  const body = bodyOnce(d);
   if (!body) {
     return null;
   }
@@ -204,37 +233,37 @@ function makePair(def: Node, anchor: Node, spec: Spec, src: string, header: stri
     if (!first || !str || str.type !== 'string') {
       return null;
     }
-    const doc = firstParagraph(str.text.replace(/^[rRuUbB]*("""|'''|"|')/, '').replace(/("""|'''|"|')$/, '').split('\n').map((l) => l.trim()));
+    const doc = firstParagraph(textOf(str, src).replace(/^[rRuUbB]*("""|'''|"|')/, '').replace(/("""|'''|"|')$/, '').split('\n').map((l) => l.trim()));
     const rest = body.namedChildren.slice(1);
-    if (countTokens(doc) < 3 || rest.length === 0) {
+    if (countTokens(doc, 3) < 3 || rest.length === 0) {
       return null;
     }
     const lineStart = src.lastIndexOf('\n', rest[0]!.startIndex - 1) + 1;
     const completion = dedentTail('\n' + src.slice(lineStart, body.endIndex), indent).slice(1);
-    if (bodyLines(completion) < 3) {
+    if (bodyLines(completion, 3) < 3) {
       return null;
     }
     const bodyIndent = ' '.repeat(Math.max(0, first.startPosition.column - indent));
     const signature = dedentTail(src.slice(anchor.startIndex, body.startIndex).trimEnd(), indent);
     return { name, prompt: `${header}${signature}\n${renderComment(doc, '"""', bodyIndent)}\n`, completion: completion.endsWith('\n') ? completion : `${completion}\n` };
   }
-  const raw = docAbove(anchor, spec);
+  const raw = docAbove(kids, at, spec, src);
   if (!raw) {
     return null;
   }
   const doc = firstParagraph(stripMarkers(raw));
-  if (countTokens(doc) < 3) {
+  if (countTokens(doc, 3) < 3) {
     return null;
   }
   // Attributes between the doc and the def (Rust #[...]) belong to the signature.
   let start: Node = anchor;
-  while (start.previousNamedSibling && spec.between.has(start.previousNamedSibling.type)) {
-    start = start.previousNamedSibling;
+  for (let k = prevNamed(kids, at); k >= 0 && spec.between.has(kids[k]!.type); k = prevNamed(kids, k)) {
+    start = kids[k]!;
   }
   const sigRaw = dedentTail(src.slice(start.startIndex, body.startIndex), indent);
   const signature = sigRaw.trimEnd();
-  const completion = sigRaw.slice(signature.length) + dedentTail(body.text, indent);
-  if (bodyLines(completion) < 3) {
+  const completion = sigRaw.slice(signature.length) + dedentTail(textOf(body, src), indent);
+  if (bodyLines(completion, 3) < 3) {
     return null;
   }
   return { name, prompt: `${header}${renderComment(doc, styleOf(raw))}\n${signature}`, completion: `${completion}\n` };
@@ -244,8 +273,11 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
   if (depth > 6) {
     return;
   }
-  for (const child of container.namedChildren) {
-    if (!child) {
+  // All children at once (comments and punctuation too): siblings are then array lookups.
+  const kids = container.children;
+  for (let at = 0; at < kids.length; at++) {
+    const child = kids[at];
+    if (!child?.isNamed) {
       continue;
     }
     let def: Node = child;
@@ -255,14 +287,17 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
         continue;
       }
       def = inner;
+    } else if (spec.comments.has(child.type)) {
+      continue;
     }
+    const d: DefInfo = { def };
     if (spec.defs.has(def.type) || spec.constructors?.has(def.type)) {
-      const pair = makePair(def, child, spec, src, header);
+      const pair = makePair(d, kids, at, spec, src, header);
       if (pair) {
         out.push(pair);
       }
     }
-    const inner = innerOf(def, spec) ?? (spec.nestedFunctions ? functionBody(def) : null);
+    const inner = innerOf(def, spec) ?? (spec.nestedFunctions ? nestedBody(d) : null);
     if (inner) {
       walk(inner, spec, src, header, out, depth + 1);
     } else if (def.type === 'file_scoped_namespace_declaration') {
@@ -271,12 +306,28 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
   }
 }
 
+/** functionBody(def), reusing the body makePair already looked up where it is the same node. */
+function nestedBody(d: DefInfo): Node | null {
+  const t = d.def.type;
+  if (FUNCTIONS.has(t)) {
+    const b = bodyOnce(d);
+    return b && b.type === 'statement_block' ? b : null;
+  }
+  if (t === 'lexical_declaration' || t === 'variable_declaration') {
+    const b = bodyOnce(d);
+    if (b) {
+      return b; // a function value's statement block (bodyOf checks both)
+    }
+  }
+  return functionBody(d.def);
+}
+
 /** A comment line or block end directly followed by code, or a triple-quoted string: only then can a file have pairs. */
 const DOC_CANDIDATE = /(^[ \t]*\/\/[^\n]*|\*\/[ \t]*)\n[ \t]*[^\s/*]/m;
 const PY_DOC_CANDIDATE = /"""|'''/;
 
 /** Counts of parses with elided block insides, and of those parsed again whole because the check failed. */
-export const parseCounts = { elided: 0, reparsed: 0, whole: 0, checkMs: 0 };
+export const parseCounts = { elided: 0, reparsed: 0, whole: 0, checkMs: 0, lexMs: 0, parseMs: 0, walkMs: 0 };
 
 type Tree = NonNullable<ReturnType<NonNullable<Awaited<ReturnType<typeof parserFor>>>['parse']>>;
 
@@ -311,10 +362,14 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
   let tree: Tree | null = null;
   try {
     const dialect = opts.elide === false ? null : braceDialect(grammar);
+    const t0 = performance.now();
     const elided = dialect ? elidableBlocks(text, dialect) : null;
+    parseCounts.lexMs += performance.now() - t0;
+    const t1 = performance.now();
     if (elided && elided.length > 0) {
       tree = parser.parse(text, null, { includedRanges: includedRanges(text, elided) });
       parseCounts.elided++;
+      parseCounts.parseMs += performance.now() - t1;
       const tc = performance.now();
       const holds = tree ? elisionHolds(tree, elided) : false;
       parseCounts.checkMs += performance.now() - tc;
@@ -325,8 +380,10 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
       }
     }
     if (!tree) {
+      const t2 = performance.now();
       tree = parser.parse(text);
       parseCounts.whole++;
+      parseCounts.parseMs += performance.now() - t2;
     }
   } catch {
     parser.reset();
@@ -337,7 +394,9 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
   }
   try {
     const out: RawPair[] = [];
+    const t3 = performance.now();
     walk(tree.rootNode, spec, text, header, out, 0);
+    parseCounts.walkMs += performance.now() - t3;
     return out;
   } finally {
     tree.delete();

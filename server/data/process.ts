@@ -34,6 +34,9 @@ export async function processFile(p: string, bytes: Uint8Array, info: LanguageIn
   if (fp.sig) {
     rec.sig = fp.sig;
   }
+  if (fp.shingles) {
+    rec.shingles = fp.shingles;
+  }
   const header = pathHeader(p, lang);
   rec.comments = lang.kind === 'code' ? commentBlocks(red.text, lang.lineComment, header) : [];
   rec.parser = 'none';

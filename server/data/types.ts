@@ -131,6 +131,8 @@ export interface FileRecord {
   normHash?: string;
   /** MinHash signature over token 5-grams (near dedup). */
   sig?: Uint32Array;
+  /** A short text's distinct 5-gram hashes (exact Jaccard for near dedup). */
+  shingles?: Uint32Array;
   pairs?: RawPair[];
   comments?: RawPair[];
   /** 'tree-sitter' | 'heuristic' | 'none': how pairs were found. */

@@ -2,7 +2,7 @@
 // of word 5-gram sets, for long and short texts, and the LSH candidates it yields.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimateJaccard, findDuplicates, fingerprint, minhash, SHINGLE } from '../../server/data/dedup';
+import { estimateJaccard, findDuplicates, fingerprint, minhash, setJaccard, SHINGLE } from '../../server/data/dedup';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -71,4 +71,21 @@ test('near-duplicate detection: above the threshold clusters, below it does not'
   const dup = findDuplicates(items);
   assert.deepEqual([...dup.near], [1]);
   assert.equal(dup.exact.size, 0);
+});
+
+test('short texts are judged by their exact 5-gram Jaccard: 0.67 is kept apart, 0.8 clusters', () => {
+  // Files like lodash's fp/*.js wrappers: a few 5-grams each, most of them shared.
+  const wrap = (name: string): string => `var convert = require('./convert');\nmodule.exports = convert(require('../${name}'));\n`;
+  const a = fingerprint(wrap('date'));
+  const b = fingerprint(wrap('math'));
+  assert.ok(a.shingles && b.shingles, 'short texts keep their 5-gram sets');
+  const j = setJaccard(a.shingles, b.shingles);
+  assert.ok(j > 0.5 && j < 0.7, `Jaccard ${j}`);
+  assert.equal(findDuplicates([a, b]).near.size, 0);
+  const long = words(60, rng(5));
+  const c = fingerprint(long.join(' '));
+  const d = fingerprint([...long.slice(0, 59), 'changed'].join(' '));
+  assert.ok(setJaccard(c.shingles!, d.shingles!) >= 0.7);
+  assert.deepEqual([...findDuplicates([c, d]).near], [1]);
+  assert.equal(fingerprint(words(2000, rng(1)).join(' ')).shingles, undefined, 'long texts keep only the signature');
 });
