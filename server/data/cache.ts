@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
 import type { FileRecord, RawPair } from './types';
 
-const FORMAT = 3;
+const FORMAT = 5;
 
 type StoredRecord = Omit<FileRecord, 'sig' | 'shingles' | 'pairs' | 'comments'> & { sig?: string; shingles?: string };
 
@@ -41,10 +41,10 @@ function readJson(file: string): unknown {
 const RECORD_SHARDS = 64;
 const TOKEN_SHARDS = 256;
 
-/** Shard of a key: a small hash of its first characters (keys start with hex or base64 digests). */
+/** Shard of a key: a small hash of the whole key. */
 const shardOf = (key: string, shards: number): number => {
   let h = 0x811c9dc5;
-  for (let i = 0; i < 4 && i < key.length; i++) {
+  for (let i = 0; i < key.length; i++) {
     h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   }
   return (h >>> 0) % shards;
@@ -93,17 +93,25 @@ function decodeRecord(v: StoredRecord): FileRecord {
  * entries changed (new ones, or ones this run did not use), so a one-file change
  * writes a small part of the cache.
  */
-class ShardedStore<V> {
+class ShardedStore<V extends object> {
   readonly map = new Map<string, V>();
   readonly used = new Set<string>();
   private readonly dirty = new Set<number>();
+  /** Encoded entries, so a rewritten shard re-encodes only its new entries. */
+  private readonly encoded = new WeakMap<V, string>();
 
   constructor(
     private readonly shards: number,
     private readonly file: (shard: number) => string,
     private readonly header: string,
     private readonly encode: (v: V) => string,
+    /** The part of a key that picks its shard (records: the path, so a file's old and new entries share one). */
+    private readonly shardKey: (k: string) => string = (k) => k,
   ) {}
+
+  private shardOf(k: string): number {
+    return shardOf(this.shardKey(k), this.shards);
+  }
 
   load(decode: (raw: unknown) => V, check: (doc: Record<string, unknown>) => boolean): void {
     for (let i = 0; i < this.shards; i++) {
@@ -113,6 +121,12 @@ class ShardedStore<V> {
       }
       for (const [k, v] of Object.entries(doc.entries as Record<string, unknown>)) {
         this.map.set(k, decode(v));
+        const home = this.shardOf(k);
+        if (home !== i) {
+          // An entry in the wrong file (another layout): rewrite both files.
+          this.dirty.add(i);
+          this.dirty.add(home);
+        }
       }
     }
   }
@@ -148,21 +162,26 @@ class ShardedStore<V> {
   set(k: string, v: V): void {
     this.map.set(k, v);
     this.used.add(k);
-    this.dirty.add(shardOf(k, this.shards));
+    this.dirty.add(this.shardOf(k));
   }
 
   save(): void {
     const byShard: string[][] = Array.from({ length: this.shards }, () => []);
     for (const k of this.map.keys()) {
       if (!this.used.has(k)) {
-        this.dirty.add(shardOf(k, this.shards)); // dropped: its shard is rewritten without it
+        this.dirty.add(this.shardOf(k)); // dropped: its shard is rewritten without it
       }
     }
     for (const k of this.used) {
       const v = this.map.get(k);
-      const sh = shardOf(k, this.shards);
+      const sh = this.shardOf(k);
       if (v !== undefined && this.dirty.has(sh)) {
-        byShard[sh].push(`${byShard[sh].length === 0 ? '' : ','}${JSON.stringify(k)}:${this.encode(v)}`);
+        let enc = this.encoded.get(v);
+        if (enc === undefined) {
+          enc = this.encode(v);
+          this.encoded.set(v, enc);
+        }
+        byShard[sh].push(`${byShard[sh].length === 0 ? '' : ','}${JSON.stringify(k)}:${enc}`);
       }
     }
     for (const sh of this.dirty) {
@@ -198,7 +217,7 @@ export class DataCache {
     private readonly tokenKey: string | null,
   ) {
     const d = dir ?? '';
-    this.records = new ShardedStore<FileRecord>(RECORD_SHARDS, (i) => path.join(d, `records-${i.toString(16)}.json`), `"format":${FORMAT},"key":${JSON.stringify(configKey)}`, encodeRecord);
+    this.records = new ShardedStore<FileRecord>(RECORD_SHARDS, (i) => path.join(d, `records-${i.toString(16)}.json`), `"format":${FORMAT},"key":${JSON.stringify(configKey)}`, encodeRecord, (k) => k.slice(k.indexOf(':') + 1));
     this.tokenStore = tokenKey ? new ShardedStore<Int32Array>(TOKEN_SHARDS, (i) => path.join(d, `tokens-${tokenKey}-${i.toString(16)}.json`), `"format":${FORMAT}`, (v) => `"${toB64(v)}"`) : null;
   }
 

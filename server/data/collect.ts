@@ -30,6 +30,8 @@ function gitIn(dir: string): SimpleGit {
   return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: false });
 }
 
+const TIMES = new Map<string, Map<string, number>>();
+
 /** Find the repo that holds `dir` and list what it tracks under `dir`. */
 export async function listRepo(dir: string): Promise<RepoListing> {
   const abs = path.resolve(dir);
@@ -70,12 +72,20 @@ export async function listRepo(dir: string): Promise<RepoListing> {
       throw new CodetuneError('EMPTY_REPO', `${root} has no commits yet; commit your code first`, { file: root });
     }
   }
-  const [lsOut, diffOut, logOut] = await Promise.all([
+  // Last-commit times depend only on the history: kept per folder and HEAD, so a
+  // rebuild in the same process (the language server) skips the log walk.
+  const timesKey = `${abs}\0${commit}`;
+  const knownTimes = TIMES.get(timesKey);
+  const [lsOut, diffOut, times] = await Promise.all([
     git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']),
     git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']),
-    git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', 'HEAD', '--', '.']),
+    knownTimes ?? git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', 'HEAD', '--', '.']).then(parseLogTimes),
   ]);
-  return { root: fs.realpathSync(root), commit, files: parseLsFiles(lsOut), modified: new Set(splitZ(diffOut)), times: parseLogTimes(logOut) };
+  if (!knownTimes) {
+    TIMES.clear(); // one folder's times at a time
+    TIMES.set(timesKey, times);
+  }
+  return { root: fs.realpathSync(root), commit, files: parseLsFiles(lsOut), modified: new Set(splitZ(diffOut)), times };
 }
 
 function splitZ(out: string): string[] {

@@ -187,6 +187,26 @@ export function estimateJaccard(a: Uint32Array, b: Uint32Array): number {
   return eq / a.length;
 }
 
+/** A signature's LSH band hashes, computed once per signature. */
+const BAND_MEMO = new WeakMap<Uint32Array, Uint32Array>();
+
+function bandHashes(sig: Uint32Array): Uint32Array {
+  let out = BAND_MEMO.get(sig);
+  if (!out) {
+    out = new Uint32Array(BANDS);
+    for (let b = 0; b < BANDS; b++) {
+      let h = b + 1;
+      for (let r = 0; r < ROWS; r++) {
+        h = Math.imul(h ^ sig[b * ROWS + r], 0x9e3779b1);
+        h ^= h >>> 16;
+      }
+      out[b] = h >>> 0;
+    }
+    BAND_MEMO.set(sig, out);
+  }
+  return out;
+}
+
 export interface DedupItem {
   normHash?: string;
   sig?: Uint32Array | null;
@@ -231,42 +251,43 @@ export function findDuplicates(items: DedupItem[]): { exact: Set<number>; near: 
       parent[Math.max(ri, rj)] = Math.min(ri, rj);
     }
   };
-  // Per band: sort (band hash, item) keys, so each bucket is a run in item order; every
-  // item of a run is compared with the run's first item and with its predecessor
-  // (clusters are the connected components of confirmed pairs).
+  // Per band, an open-addressing table from band hash to the first and the last item
+  // seen with it: every item of a bucket is compared with the bucket's first item and
+  // with its predecessor (clusters are the connected components of confirmed pairs).
   const live: number[] = [];
   for (let i = 0; i < items.length; i++) {
     if (items[i].sig && !exact.has(i)) {
       live.push(i);
     }
   }
-  const keys = new Float64Array(live.length);
-  // key = band hash * ITEM_BITS + item, exact in a double (52 bits): the hash keeps
-  // what the item index leaves (30 bits up to a million items).
-  const ITEM_BITS = 2 ** Math.max(20, Math.ceil(Math.log2(items.length + 1)));
-  const HASH_MOD = 2 ** Math.min(30, 52 - Math.log2(ITEM_BITS));
+  const bands = live.map((i) => bandHashes(items[i].sig!));
+  let size = 16;
+  while (size < 2 * live.length) {
+    size *= 2;
+  }
+  const mask = size - 1;
+  const slotKey = new Uint32Array(size);
+  const slotFirst = new Int32Array(size);
+  const slotLast = new Int32Array(size);
   for (let b = 0; b < BANDS; b++) {
+    slotFirst.fill(-1);
     for (let k = 0; k < live.length; k++) {
-      const sig = items[live[k]].sig!;
-      let h = b + 1;
-      for (let r = 0; r < ROWS; r++) {
-        h = Math.imul(h ^ sig[b * ROWS + r], 0x9e3779b1);
-        h ^= h >>> 16;
+      const h = bands[k][b];
+      let slot = Math.imul(h, 0x9e3779b1) >>> 0 & mask;
+      while (slotFirst[slot] >= 0 && slotKey[slot] !== h) {
+        slot = (slot + 1) & mask;
       }
-      keys[k] = ((h >>> 0) % HASH_MOD) * ITEM_BITS + live[k];
-    }
-    keys.sort();
-    let runStart = 0;
-    for (let k = 1; k <= keys.length; k++) {
-      if (k < keys.length && Math.floor(keys[k] / ITEM_BITS) === Math.floor(keys[runStart] / ITEM_BITS)) {
-        const item = keys[k] % ITEM_BITS;
-        union(keys[runStart] % ITEM_BITS, item);
-        if (k - runStart > 1) {
-          union(keys[k - 1] % ITEM_BITS, item);
-        }
+      const item = live[k];
+      if (slotFirst[slot] < 0) {
+        slotKey[slot] = h;
+        slotFirst[slot] = item;
       } else {
-        runStart = k;
+        union(slotFirst[slot], item);
+        if (slotLast[slot] !== slotFirst[slot]) {
+          union(slotLast[slot], item);
+        }
       }
+      slotLast[slot] = item;
     }
   }
   const near = new Set<number>();
