@@ -1,13 +1,25 @@
 // FileRecords -> Examples: NL->code pairs, comment->block pairs, FIM samples and
 // plain chunks, sampled by the mix ratios with a seeded, per-file random stream
 // (so one file's examples never depend on another's: incremental == full).
-import * as crypto from 'node:crypto';
 import type { Example, FileRecord, MixRatios } from './types';
 import { seededRandom as rng } from '../model/sampling';
 import { languageOf, pathHeader } from './languages';
 
+/**
+ * A 32-bit hash of the parts joined by NUL: FNV-1a over UTF-16 code units with a
+ * murmur3 finaliser (well mixed, and much cheaper than a digest for short strings).
+ */
 export function hash32(...parts: Array<string | number>): number {
-  return crypto.createHash('sha1').update(parts.join('\0')).digest().readUInt32LE(0);
+  const s = parts.join('\0');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Deterministic split by path: a file is in exactly one of train/val. */
