@@ -5,7 +5,7 @@ import type { Node } from 'web-tree-sitter';
 import type { RawPair } from './types';
 import { bodyLines, countTokens, dedentTail, firstParagraph, renderComment, skipName, stripMarkers, styleOf } from './doccomment';
 import { parserFor } from './treesitter';
-import { braceDialect, elidableBlocks, type Elided, includedRanges } from './elide';
+import { braceDialect, elidableBlocks, type Elided, includedRanges, type PyElided, pythonElidable } from './elide';
 
 interface Spec {
   /** Node types that yield a pair. */
@@ -327,15 +327,29 @@ const DOC_CANDIDATE = /(^[ \t]*\/\/[^\n]*|\*\/[ \t]*)\n[ \t]*[^\s/*]/m;
 const PY_DOC_CANDIDATE = /"""|'''/;
 
 /** Counts of parses with elided block insides, and of those parsed again whole because the check failed. */
-export const parseCounts = { elided: 0, reparsed: 0, whole: 0, checkMs: 0, lexMs: 0, parseMs: 0, walkMs: 0 };
+export const parseCounts = { elided: 0, reparsed: 0, whole: 0 };
 
 type Tree = NonNullable<ReturnType<NonNullable<Awaited<ReturnType<typeof parserFor>>>['parse']>>;
 
-/** The elided parse is trusted only if it has no errors and every elided block is still one bracketed node. */
-function elisionHolds(tree: Tree, elided: Elided[]): boolean {
+/**
+ * The elided parse is trusted only if it has no errors and every elided block is still
+ * one bracketed node (Python: the statements around each elided run are still siblings
+ * in one block).
+ */
+function elisionHolds(tree: Tree, elided: Elided[], python: boolean): boolean {
   const root = tree.rootNode;
   if (root.hasError) {
     return false;
+  }
+  if (python) {
+    return (elided as PyElided[]).every((e) => {
+      let n = root.descendantForIndex(e.after, e.after);
+      while (n?.parent && n.parent.startIndex === e.after && n.parent.type !== 'block') {
+        n = n.parent;
+      }
+      const block = n?.parent;
+      return !!n && n.startIndex === e.after && block?.type === 'block' && block.children.some((c) => c?.startIndex === e.before);
+    });
   }
   for (const e of elided) {
     const open = root.descendantForIndex(e.start - 1, e.start - 1);
@@ -362,28 +376,23 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
   let tree: Tree | null = null;
   try {
     const dialect = opts.elide === false ? null : braceDialect(grammar);
-    const t0 = performance.now();
-    const elided = dialect ? elidableBlocks(text, dialect) : null;
-    parseCounts.lexMs += performance.now() - t0;
-    const t1 = performance.now();
+    const elided = dialect ? elidableBlocks(text, dialect) : spec.python && opts.elide !== false ? pythonElidable(text) : null;
     if (elided && elided.length > 0) {
-      tree = parser.parse(text, null, { includedRanges: includedRanges(text, elided) });
       parseCounts.elided++;
-      parseCounts.parseMs += performance.now() - t1;
-      const tc = performance.now();
-      const holds = tree ? elisionHolds(tree, elided) : false;
-      parseCounts.checkMs += performance.now() - tc;
-      if (tree && !holds) {
-        tree.delete();
+      try {
+        tree = parser.parse(text, null, { includedRanges: includedRanges(text, elided) });
+      } catch {
+        parser.reset();
+      }
+      if (!tree || !elisionHolds(tree, elided, spec.python === true)) {
+        tree?.delete();
         tree = null;
         parseCounts.reparsed++;
       }
     }
     if (!tree) {
-      const t2 = performance.now();
       tree = parser.parse(text);
       parseCounts.whole++;
-      parseCounts.parseMs += performance.now() - t2;
     }
   } catch {
     parser.reset();
@@ -394,9 +403,7 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
   }
   try {
     const out: RawPair[] = [];
-    const t3 = performance.now();
     walk(tree.rootNode, spec, text, header, out, 0);
-    parseCounts.walkMs += performance.now() - t3;
     return out;
   } finally {
     tree.delete();

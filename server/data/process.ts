@@ -42,7 +42,10 @@ export async function processFile(p: string, bytes: Uint8Array, info: LanguageIn
   rec.parser = 'none';
   rec.pairs = [];
   if (lang.kind === 'code' && !isTestPath(p)) {
-    const viaTree = lang.grammar && hasGrammarSpec(lang.grammar) ? await treeSitterPairs(lang.grammar, red.text, header) : null;
+    // C/C++ headers are mostly declarations and macros (whose parses often hold errors,
+    // so an elided parse would be checked, refused and parsed again): parse them whole.
+    const elide = !/\.(h|hh|hpp|hxx)$/i.test(p);
+    const viaTree = lang.grammar && hasGrammarSpec(lang.grammar) ? await treeSitterPairs(lang.grammar, red.text, header, { elide }) : null;
     if (viaTree) {
       rec.parser = 'tree-sitter';
       rec.pairs = viaTree;

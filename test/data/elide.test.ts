@@ -4,7 +4,7 @@
 // parsed whole again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { elidableBlocks, includedRanges } from '../../server/data/elide';
+import { elidableBlocks, includedRanges, pythonElidable } from '../../server/data/elide';
 import { parseCounts, treeSitterPairs } from '../../server/data/pairs';
 
 async function same(grammar: string, src: string, expectElided = true): Promise<void> {
@@ -86,4 +86,43 @@ test('a file the lexer misreads is parsed whole again, with the same pairs', asy
   await same('javascript', src, false);
   assert.ok(elidableBlocks(src, 'js')!.length > 0, 'the lexer did elide a (wrong) block');
   assert.equal(parseCounts.reparsed, before.reparsed + 1, 'parsed with elision, checked, parsed again');
+});
+
+test('python: a body keeps its first two statements and its last; strings, brackets and continuations are read', async () => {
+  const src = [
+    'class Store:',
+    '    """A store of items."""',
+    '',
+    '    def total(self, items):',
+    '        """Sum the prices of all the items given."""',
+    '        s = 0',
+    '        for i in items:',
+    '            s += i.price',
+    '        text = """a string',
+    'at column zero: def fake():',
+    '    and more"""',
+    '        call(a,',
+    '  b)  # a comment with a backslash \\',
+    '        x = 1 + \\',
+    '            2',
+    '        def inner():',
+    '            return 3',
+    '        return s',
+    '',
+    'async def fetch(url):',
+    "    '''Fetch the url and return the body text.'''",
+    '    r = await get(url)',
+    '    b = r.body',
+    '    c = b.strip()',
+    '    if c:',
+    '        return c',
+    '    return None',
+  ].join('\n');
+  const ranges = pythonElidable(src)!;
+  assert.deepEqual(
+    ranges.map((r) => src.slice(r.start, r.end).split('\n')[0].trim()),
+    ['for i in items:', 'b = r.body'],
+  );
+  await same('python', src);
+  assert.equal(pythonElidable('def f():\n\tx = 1\n'), null, 'tab indentation: nothing elided');
 });
