@@ -14,52 +14,73 @@ export interface Fingerprint {
   /** MinHash over word 5-grams; null when the text has no 5-gram. */
   sig: Uint32Array | null;
   /**
-   * A short text's distinct 5-gram hashes, sorted (fewer than NUM_PERM: most MinHash bins
-   * would be filled by densification, too coarse to judge); near pairs of short texts
-   * are confirmed with their exact Jaccard instead.
+   * A short text's distinct 5-gram hashes, sorted (fewer than NUM_PERM 5-grams: many
+   * MinHash bins would be filled by densification, too coarse to judge); near pairs of
+   * short texts are confirmed with their exact Jaccard instead.
    */
   shingles?: Uint32Array;
 }
 
-/** One pass over the text: the whitespace-normalised hash and the word hashes, then MinHash. */
+/**
+ * One pass over the text: the word hashes (for MinHash) and the whitespace-normalised
+ * hash. The normalised text is a sequence of words, other characters and single
+ * spaces; it is hashed token by token (a word by its two word hashes), so word
+ * characters cost one multiply each.
+ */
 export function fingerprint(text: string): Fingerprint {
   let h1 = 0x811c9dc5;
   let h2 = 0x1b873593;
   const words: number[] = [];
   let w = 0;
+  let w2 = 0;
   let inWord = false;
   let pendingSpace = false;
   let started = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95) {
+      if (inWord) {
+        w = Math.imul(w ^ c, 0x01000193);
+        w2 = ((w2 << 5) - w2 + c) | 0;
+        continue;
+      }
+      if (pendingSpace) {
+        h1 = Math.imul(h1 ^ 32, 0x01000193);
+        h2 = Math.imul(h2 ^ 32, 0x5bd1e995);
+        pendingSpace = false;
+      }
+      w = Math.imul(0x811c9dc5 ^ c, 0x01000193);
+      w2 = c;
+      inWord = true;
+      started = true;
+      continue;
+    }
+    if (inWord) {
+      words.push(w >>> 0);
+      h1 = Math.imul(h1 ^ w, 0x01000193) ^ 0x2f;
+      h2 = Math.imul(h2 ^ w2, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+      inWord = false;
+    }
     if (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11) {
       pendingSpace = started;
-      if (inWord) {
-        words.push(w >>> 0);
-        inWord = false;
-      }
       continue;
     }
     if (pendingSpace) {
       h1 = Math.imul(h1 ^ 32, 0x01000193);
       h2 = Math.imul(h2 ^ 32, 0x5bd1e995);
-      h2 ^= h2 >>> 15;
       pendingSpace = false;
     }
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
     started = true;
-    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
-      w = inWord ? Math.imul(w ^ c, 0x01000193) : Math.imul(0x811c9dc5 ^ c, 0x01000193);
-      inWord = true;
-    } else if (inWord) {
-      words.push(w >>> 0);
-      inWord = false;
-    }
   }
   if (inWord) {
     words.push(w >>> 0);
+    h1 = Math.imul(h1 ^ w, 0x01000193) ^ 0x2f;
+    h2 = Math.imul(h2 ^ w2, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
   }
   const normHash = (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
   const fp: Fingerprint = { normHash, sig: minhashOfWords(words) };
@@ -80,10 +101,10 @@ function shingleHash(words: number[], i: number): number {
   return h >>> 0;
 }
 
-/** Distinct 5-gram hashes, sorted, when there are fewer than NUM_PERM of them; else null. */
+/** Distinct 5-gram hashes, sorted, for a text of fewer than NUM_PERM 5-grams; else null. */
 function shortShingles(words: number[]): Uint32Array | null {
   const n = words.length - SHINGLE + 1;
-  if (n <= 0 || n >= 4 * NUM_PERM) {
+  if (n <= 0 || n >= NUM_PERM) {
     return null;
   }
   const all = new Uint32Array(n);
@@ -97,7 +118,7 @@ function shortShingles(words: number[]): Uint32Array | null {
       all[u++] = all[i];
     }
   }
-  return u < NUM_PERM ? all.slice(0, u) : null;
+  return all.slice(0, u);
 }
 
 /** Exact Jaccard of two sorted sets. */

@@ -51,6 +51,9 @@ export function defaultWorkers(): number {
   return Math.max(1, Math.min(8, os.availableParallelism()));
 }
 
+/** Batches a worker holds at once (one running, one waiting). */
+const IN_FLIGHT = 2;
+
 /** The most files in one batch. */
 const BATCH_MAX = 64;
 
@@ -88,7 +91,10 @@ export class FilePool {
     for (const w of workers) {
       w.on('message', (m: BatchReply) => this.onReply(w, m));
       w.on('error', (e: Error) => this.onFailure(w, e));
-      this.idle.push(w);
+    }
+    // `idle` holds one entry per free batch slot: IN_FLIGHT per worker, interleaved.
+    for (let k = 0; k < IN_FLIGHT; k++) {
+      this.idle.push(...workers);
     }
   }
 
@@ -165,9 +171,13 @@ export class FilePool {
     });
   }
 
+  /**
+   * Hand out batches: each worker holds up to IN_FLIGHT of them, so it starts its next
+   * batch without waiting for this thread to read its last reply.
+   */
   private dispatch(): void {
     while (this.idle.length > 0 && this.queueHead < this.queue.length) {
-      const w = this.idle.pop()!;
+      const w = this.idle.shift()!;
       const p = this.queue[this.queueHead];
       this.queue[this.queueHead++] = undefined as unknown as Pending;
       this.running.set(p.req.id, { ...p, worker: w });
@@ -178,7 +188,9 @@ export class FilePool {
   private onReply(w: Worker, m: BatchReply): void {
     const p = this.running.get(m.id);
     this.running.delete(m.id);
-    this.idle.push(w);
+    if (this.workers.includes(w)) {
+      this.idle.push(w);
+    }
     if (p) {
       if ('results' in m) {
         p.resolve(m.results);
@@ -199,6 +211,9 @@ export class FilePool {
     const i = this.workers.indexOf(w);
     if (i >= 0) {
       this.workers.splice(i, 1);
+    }
+    for (let k = this.idle.indexOf(w); k >= 0; k = this.idle.indexOf(w)) {
+      this.idle.splice(k, 1);
     }
     for (const [id, p] of this.running) {
       if (p.worker === w) {

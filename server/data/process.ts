@@ -11,7 +11,7 @@ import { commentBlocks, heuristicPairs } from './heuristic';
 import { readTracked } from './collect';
 
 /** Bump when processing changes, so old cache entries are not reused. */
-export const PROCESS_VERSION = 8;
+export const PROCESS_VERSION = 9;
 
 export async function processFile(p: string, bytes: Uint8Array, info: LanguageInfo | null, filters: FilterOptions): Promise<FileRecord> {
   const decoded = decodeText(bytes);
