@@ -25,6 +25,11 @@ function commitRepo(dir: string): void {
   git(dir, 'config', 'user.email', 'bench@example.invalid');
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'import');
+  // Files written in the second the index was written are "racily clean" to git, which
+  // then re-reads them on every status check. A repo in daily use is past that: wait a
+  // second and refresh the index, as any later git command in the work tree would.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
+  git(dir, 'update-index', '-q', '--refresh');
 }
 
 /** `npm pack` the package (from the npm registry) and unpack it into a fresh git repo. */
@@ -161,6 +166,29 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   };
 }
 
+const CASES = ['generated', 'real'] as const;
+
+/** One case, in this process: build its repo, measure, write the result to `out`. */
+async function runCase(name: string, nFiles: number, out: string): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'codetune-bench-data-'));
+  try {
+    const tok = CodeTokenizer.fromDir(qwenTokenizerDir());
+    let repo: string;
+    if (name === 'generated') {
+      repo = path.join(work, 'generated');
+      process.stderr.write(`generating ${nFiles} files...\n`);
+      generateRepo(repo, nFiles, 1);
+      commitRepo(repo);
+    } else {
+      repo = realRepo(work);
+    }
+    const result = await measure(name, repo, tok, work);
+    fs.writeFileSync(out, JSON.stringify(result));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 export default async function bench(args: string[]): Promise<void> {
   // Measure the worker the product runs: the bundled dist/data-worker.js (`npm run bench`
   // builds first), not worker.ts through tsx, whose start-up compiles TypeScript.
@@ -168,45 +196,49 @@ export default async function bench(args: string[]): Promise<void> {
   if (fs.existsSync(bundled)) {
     process.env.CODETUNE_DATA_WORKER = bundled;
   }
-  const nIdx = args.indexOf('--files');
-  const nFiles = nIdx >= 0 ? Number(args[nIdx + 1]) : 20_000;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'codetune-bench-data-'));
-  try {
-    const tok = CodeTokenizer.fromDir(qwenTokenizerDir());
-    const cases: Record<string, CaseResult> = {};
-    const genDir = path.join(work, 'generated');
-    process.stderr.write(`generating ${nFiles} files...\n`);
-    generateRepo(genDir, nFiles, 1);
-    commitRepo(genDir);
-    cases.generated = await measure('generated', genDir, tok, work);
-    if (!args.includes('--no-real')) {
-      cases.real = await measure('real', realRepo(work), tok, work);
-    }
-    const rows = Object.entries(cases).map(([name, c]) => ({
-      case: name,
-      files: c.files,
-      MB: c.mb,
-      'files/s': c.files_per_s,
-      'MB/s': c.mb_per_s,
-      'files/s cold': c.files_per_s_cold,
-      'MB/s cold': c.mb_per_s_cold,
-      'MB/s per cpu-s': c.mb_per_s_cpu,
-      'files/s tok': c.files_per_s_tokenized,
-      'incr frac': c.incremental_fraction,
-      'incr frac disk': c.incremental_fraction_disk,
-      'incr frac tok': c.incremental_fraction_tokenized,
-      'incr frac tok mem': c.incremental_fraction_tokenized_in_process,
-      pair: c.examples.pair,
-      comment: c.examples.comment,
-      fim: c.examples.fim,
-      lm: c.examples.lm,
-      load: c.load_avg,
-    }));
-    printTable(`data pipeline (${os.cpus().length} cpus; real = ${REAL_PACKAGE})`, rows);
-    writeResults('data', { cases, real_package: REAL_PACKAGE, cpus: os.cpus().length, node: process.version, worker: process.env.CODETUNE_DATA_WORKER ?? 'worker.ts (tsx)' });
-  } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+  const arg = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  const nFiles = Number(arg('--files') ?? 20_000);
+  const only = arg('--case');
+  if (only) {
+    await runCase(only, nFiles, arg('--out') ?? path.join(os.tmpdir(), `codetune-bench-data-${only}.json`));
+    return;
   }
+  // Each case runs in a fresh process, so its first build is really a first build and
+  // neither case's heap, caches or threads weigh on the other's timings.
+  const names = CASES.filter((c) => c === 'generated' || !args.includes('--no-real'));
+  const cases: Record<string, CaseResult> = {};
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'codetune-bench-data-out-'));
+  try {
+    for (const name of names) {
+      const out = path.join(tmp, `${name}.json`);
+      execFileSync(process.execPath, [...process.execArgv, path.join(__dirname, 'run.ts'), 'data', '--case', name, '--files', String(nFiles), '--out', out], { stdio: 'inherit' });
+      cases[name] = JSON.parse(fs.readFileSync(out, 'utf8')) as CaseResult;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const rows = Object.entries(cases).map(([name, c]) => ({
+    case: name,
+    files: c.files,
+    MB: c.mb,
+    'files/s': c.files_per_s,
+    'MB/s': c.mb_per_s,
+    'files/s cold': c.files_per_s_cold,
+    'MB/s cold': c.mb_per_s_cold,
+    'MB/s per cpu-s': c.mb_per_s_cpu,
+    'files/s tok': c.files_per_s_tokenized,
+    'incr frac': c.incremental_fraction,
+    'incr frac disk': c.incremental_fraction_disk,
+    'incr frac tok': c.incremental_fraction_tokenized,
+    'incr frac tok mem': c.incremental_fraction_tokenized_in_process,
+    pair: c.examples.pair,
+    comment: c.examples.comment,
+    fim: c.examples.fim,
+    lm: c.examples.lm,
+    load: c.load_avg,
+  }));
+  printTable(`data pipeline (${os.cpus().length} cpus; real = ${REAL_PACKAGE})`, rows);
+  writeResults('data', { cases, real_package: REAL_PACKAGE, cpus: os.cpus().length, node: process.version, worker: process.env.CODETUNE_DATA_WORKER ?? 'worker.ts (tsx)' });
 }
 
 // --- generated repo -------------------------------------------------------------
