@@ -30,6 +30,8 @@ function commitRepo(dir: string): void {
   // second and refresh the index, as any later git command in the work tree would.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
   git(dir, 'update-index', '-q', '--refresh');
+  // And let the kernel write the new files out now, not during the first timed build.
+  execFileSync('sync');
 }
 
 /** `npm pack` the package (from the npm registry) and unpack it into a fresh git repo. */

@@ -296,6 +296,31 @@ export class DataCache {
     return r;
   }
 
+  /**
+   * Whether this run uses the same in-memory entries as the run that returned
+   * `token` (the language server's rebuild): then a record that run used is still here.
+   */
+  sameEntriesAs(token: object | null): boolean {
+    return this.fromMemory && token === this.records;
+  }
+
+  /** What `sameEntriesAs` compares against. */
+  get entriesToken(): object {
+    return this.records;
+  }
+
+  /** The key of a file's record (`reuse` takes it). */
+  static keyOf(blob: string, p: string): string {
+    return DataCache.key(blob, p);
+  }
+
+  /** Count a record a previous run of these entries used, by its key, as a hit of this run (kept at the next save). */
+  reuse(key: string): void {
+    if (this.records.get(key)) {
+      this.hits++;
+    }
+  }
+
   set(blob: string, p: string, rec: FileRecord): void {
     this.misses++;
     this.records.set(DataCache.key(blob, p), rec);

@@ -31,6 +31,7 @@ function gitIn(dir: string): SimpleGit {
 }
 
 const TIMES = new Map<string, Map<string, number>>();
+const LISTING = new Map<string, { raw: string; files: TrackedFile[] }>();
 
 /** Find the repo that holds `dir` and list what it tracks under `dir`. */
 export async function listRepo(dir: string): Promise<RepoListing> {
@@ -45,16 +46,17 @@ export async function listRepo(dir: string): Promise<RepoListing> {
     throw new CodetuneError('NOT_A_REPO', `${abs} is not a folder; pass the folder of a git repository`, { file: abs });
   }
   const git = gitIn(abs);
-  // One git call for the common case (a work tree with commits); the two-step path
-  // below only runs to tell "not a repo" from "no commits yet".
-  let root = '';
-  let commit = '';
-  try {
-    [root, commit] = (await git.raw(['rev-parse', '--show-toplevel', '--verify', '-q', 'HEAD^{commit}'])).split('\n');
-  } catch {
-    root = '';
-  }
-  if (!root || !commit) {
+  // One round of git calls for the common case (a work tree with commits); the
+  // two-step path below only runs to tell "not a repo" from "no commits yet".
+  const [top, lsOut, diffOut] = await Promise.all([
+    git.raw(['rev-parse', '--show-toplevel', '--verify', '-q', 'HEAD^{commit}']).catch(() => ''),
+    git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']).catch(() => null),
+    git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']).catch(() => null),
+  ]);
+  let [root, commit] = top.split('\n');
+  let ls = lsOut;
+  let diff = diffOut;
+  if (!root || !commit || ls === null || diff === null) {
     try {
       root = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
     } catch {
@@ -63,29 +65,30 @@ export async function listRepo(dir: string): Promise<RepoListing> {
     if (!root) {
       throw new CodetuneError('NOT_A_REPO', `${abs} is inside a .git folder, not a work tree`, { file: abs });
     }
-    try {
-      commit = (await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}'])).trim();
-    } catch {
-      commit = '';
-    }
+    commit = (await git.raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}']).catch(() => '')).trim();
     if (!commit) {
       throw new CodetuneError('EMPTY_REPO', `${root} has no commits yet; commit your code first`, { file: root });
     }
+    ls = await git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']);
+    diff = await git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']);
   }
   // Last-commit times depend only on the history: kept per folder and HEAD, so a
   // rebuild in the same process (the language server) skips the log walk.
   const timesKey = `${abs}\0${commit}`;
-  const knownTimes = TIMES.get(timesKey);
-  const [lsOut, diffOut, times] = await Promise.all([
-    git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']),
-    git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']),
-    knownTimes ?? git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', 'HEAD', '--', '.']).then(parseLogTimes),
-  ]);
-  if (!knownTimes) {
+  let times = TIMES.get(timesKey);
+  if (!times) {
+    times = parseLogTimes(await git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', 'HEAD', '--', '.']));
     TIMES.clear(); // one folder's times at a time
     TIMES.set(timesKey, times);
   }
-  return { root: fs.realpathSync(root), commit, files: parseLsFiles(lsOut), modified: new Set(splitZ(diffOut)), times };
+  // The same index listing as last time gives the same (parsed, sorted) array back.
+  let files = LISTING.get(abs);
+  if (!files || files.raw !== ls) {
+    files = { raw: ls, files: parseLsFiles(ls) };
+    LISTING.clear();
+    LISTING.set(abs, files);
+  }
+  return { root: fs.realpathSync(root), commit, files: files.files, modified: new Set(splitZ(diff)), times };
 }
 
 function splitZ(out: string): string[] {

@@ -244,15 +244,27 @@ function similarity(a: DedupItem, b: DedupItem): number {
  * Exact duplicates first, then near-duplicate clusters (connected components of LSH
  * candidate pairs whose estimated Jaccard is >= the threshold).
  */
-export function findDuplicates(items: DedupItem[]): { exact: Set<number>; near: Set<number> } {
+export interface Duplicates {
+  /** Items dropped as exact copies of an earlier item. */
+  exact: Set<number>;
+  /** Items dropped as near copies. */
+  near: Set<number>;
+  /** Every item of a cluster of two or more, kept or dropped. */
+  clustered: Set<number>;
+}
+
+export function findDuplicates(items: DedupItem[]): Duplicates {
   const exact = new Set<number>();
+  const clustered = new Set<number>();
   const firstByHash = new Map<string, number>();
   items.forEach((it, i) => {
     if (!it.normHash) {
       return;
     }
-    if (firstByHash.has(it.normHash)) {
+    const first = firstByHash.get(it.normHash);
+    if (first !== undefined) {
       exact.add(i);
+      clustered.add(i).add(first);
     } else {
       firstByHash.set(it.normHash, i);
     }
@@ -315,7 +327,35 @@ export function findDuplicates(items: DedupItem[]): { exact: Set<number>; near: 
   items.forEach((it, i) => {
     if (it.sig && !exact.has(i) && find(i) !== i) {
       near.add(i);
+      clustered.add(i).add(find(i));
     }
   });
-  return { exact, near };
+  return { exact, near, clustered };
+}
+
+/** Whether item `i` has an exact or a near copy among the others (the checks of findDuplicates, for one item). */
+export function hasDuplicate(items: DedupItem[], i: number): boolean {
+  const it = items[i];
+  const bands = it.sig ? bandHashes(it.sig) : null;
+  for (let j = 0; j < items.length; j++) {
+    if (j === i) {
+      continue;
+    }
+    const other = items[j];
+    if (it.normHash && other.normHash === it.normHash) {
+      return true;
+    }
+    if (bands && other.sig) {
+      const ob = bandHashes(other.sig);
+      for (let b = 0; b < BANDS; b++) {
+        if (ob[b] === bands[b]) {
+          if (similarity(it, other) >= JACCARD_THRESHOLD) {
+            return true;
+          }
+          break;
+        }
+      }
+    }
+  }
+  return false;
 }

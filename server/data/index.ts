@@ -3,13 +3,14 @@
 // Steps: collect (git) -> filter -> redact -> fingerprint/extract (cached per blob)
 // -> dedup -> examples (mix) -> split -> tokenize + pack. See docs/DATA.md.
 import * as crypto from 'node:crypto';
+import * as path from 'node:path';
 import type { Dataset, DatasetOptions, DatasetStats, Example, FileRecord, MixRatios, SkipReason } from './types';
 import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
-import { listRepo, readTracked } from './collect';
+import { listRepo, readTracked, type TrackedFile } from './collect';
 import { checkPath, compileGlobs } from './filters';
 import { type FileJob, type FileJobResult, processJob, PROCESS_VERSION } from './process';
 import { batchSizes, defaultWorkers, FilePool } from './pool';
-import { findDuplicates } from './dedup';
+import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
 import { DataCache, defaultCacheDir } from './cache';
 import { pack, TokenCache, type TokenizedExample, tokenizeExample, tokenizerFingerprint } from './pack';
@@ -32,10 +33,55 @@ const EXAMPLES_MEMO = new WeakMap<FileRecord, ExamplesMemo>();
 /** Below this many files to process, starting workers costs more than it saves. */
 const POOL_MIN_FILES = 256;
 
-interface Kept {
+/** One tracked file in a run: skipped (with why), its record, or the job that makes it. */
+interface Slot {
   path: string;
   blob: string;
-  rec: FileRecord;
+  skip?: SkipReason;
+  /** The cache key of its record. */
+  key?: string;
+  rec?: FileRecord;
+  job?: FileJob;
+}
+
+type KeptSlot = Slot & { rec: FileRecord };
+
+interface LastRun {
+  key: string;
+  files: TrackedFile[];
+  modified: Set<string>;
+  entries: object;
+  slots: Slot[];
+  kept: KeptSlot[];
+  dup: Duplicates;
+}
+
+/** The last run of this process, for a rebuild of the same folder (see pass 1). */
+const LAST: { run: LastRun | null } = { run: null };
+
+/**
+ * Duplicates among the kept files. After a rebuild in which only a few files changed,
+ * the last run's answer stands when none of them was in a cluster before and none
+ * has a duplicate now (checked against every other file: its exact hash and its LSH
+ * band hashes); otherwise everything is clustered again.
+ */
+function dedupKept(kept: KeptSlot[], last: LastRun | null): Duplicates {
+  if (last && last.kept.length === kept.length) {
+    const changedAt: number[] = [];
+    for (let i = 0; i < kept.length && changedAt.length <= 16; i++) {
+      if (kept[i] !== last.kept[i]) {
+        changedAt.push(i);
+      }
+    }
+    const samePaths = changedAt.every((i) => kept[i].path === last.kept[i].path);
+    if (samePaths && changedAt.length <= 16) {
+      const recs = kept.map((k) => k.rec);
+      if (changedAt.every((i) => !last.dup.clustered.has(i) && !hasDuplicate(recs, i))) {
+        return last.dup;
+      }
+    }
+  }
+  return findDuplicates(kept.map((k) => k.rec));
 }
 
 export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
@@ -86,7 +132,6 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     skipped[r] = (skipped[r] ?? 0) + 1;
   };
   const secrets: Record<string, number> = {};
-  const kept: Kept[] = [];
   let submodules = 0;
   let bytesSeen = 0;
   const total = repo.files.length;
@@ -100,63 +145,61 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   // Pass 1 (this thread): path rules and cache lookups; files changed in the work tree
   // are read here (their blob id is hashed from the bytes). Pass 2: read and process
   // what the cache did not have, in worker threads when there are many. Pass 3: in order.
-  interface Entry {
-    path: string;
-    blob: string;
-    rec?: FileRecord;
-    job?: FileJob;
-    /** Could not be read (counted already). */
-    unread?: boolean;
-  }
-  const entries: Entry[] = [];
-  for (const f of repo.files) {
+  // A rebuild in the same process over the same index listing and in-memory cache
+  // (the language server's case) redoes pass 1 only for files changed in the work tree
+  // since then; the other files' slots are the last run's.
+  const runKey = JSON.stringify([repo.root, path.resolve(opts.repo), cache.dir, configKey, opts.include, opts.exclude]);
+  const last = LAST.run;
+  const reuse = last !== null && last.key === runKey && last.files === repo.files && cache.sameEntriesAs(last.entries);
+  const changed = reuse ? new Set([...last.modified, ...repo.modified]) : null;
+  const slots: Slot[] = new Array<Slot>(repo.files.length);
+  const classify = (f: TrackedFile): Slot => {
     if (f.mode === '160000') {
-      submodules++;
-      skip('submodule');
-      tick();
-      continue;
+      return { path: f.path, blob: f.blob, skip: 'submodule' };
     }
     if (f.mode === '120000') {
-      skip('symlink');
-      tick();
-      continue;
+      return { path: f.path, blob: f.blob, skip: 'symlink' };
     }
     const pc = checkPath(f.path, rules);
     if ('skip' in pc) {
-      skip(pc.skip);
-      tick();
-      continue;
+      return { path: f.path, blob: f.blob, skip: pc.skip };
     }
-    const clean = !repo.modified.has(f.path);
-    const hit = clean ? cache.get(f.blob, f.path) : undefined;
-    if (hit) {
-      entries.push({ path: f.path, blob: f.blob, rec: hit });
-      tick();
-      continue;
-    }
-    if (clean) {
-      entries.push({ path: f.path, blob: f.blob, job: { path: f.path, blob: f.blob, info: pc.info } });
-      continue;
+    if (!repo.modified.has(f.path)) {
+      const key = DataCache.keyOf(f.blob, f.path);
+      const hit = cache.get(f.blob, f.path);
+      return hit ? { path: f.path, blob: f.blob, key, rec: hit } : { path: f.path, blob: f.blob, key, job: { path: f.path, blob: f.blob, info: pc.info } };
     }
     const read = readTracked(repo.root, f.path, filters.maxFileBytes);
     if (!read.ok) {
-      skip(read.reason);
-      tick();
-      continue;
+      return { path: f.path, blob: f.blob, skip: read.reason };
     }
+    const key = DataCache.keyOf(read.blob, f.path);
     const rec = cache.get(read.blob, f.path);
-    if (rec) {
+    return rec ? { path: f.path, blob: read.blob, key, rec } : { path: f.path, blob: read.blob, key, job: { path: f.path, blob: read.blob, info: pc.info, bytes: read.bytes } };
+  };
+  let reused = 0;
+  for (let i = 0; i < repo.files.length; i++) {
+    const f = repo.files[i];
+    const prev = reuse && !changed!.has(f.path) ? last.slots[i] : undefined;
+    if (prev && (prev.rec || prev.skip)) {
+      if (prev.key) {
+        cache.reuse(prev.key);
+      }
+      slots[i] = prev;
+      reused++;
+    } else {
+      slots[i] = classify(f);
+    }
+    if (!slots[i].job) {
       tick();
     }
-    entries.push(rec ? { path: f.path, blob: read.blob, rec } : { path: f.path, blob: read.blob, job: { path: f.path, blob: read.blob, info: pc.info, bytes: read.bytes } });
   }
-  const jobs = entries.filter((e) => e.job !== undefined);
+  const jobs = slots.filter((e) => e.job !== undefined);
   const nWorkers = opts.workers ?? defaultWorkers();
   const pool = nWorkers > 0 && jobs.length >= (opts.workers !== undefined ? 1 : POOL_MIN_FILES) ? FilePool.shared(nWorkers) : null;
-  const settle = (e: Entry, r: FileJobResult): void => {
+  const settle = (e: Slot, r: FileJobResult): void => {
     if ('readSkip' in r) {
-      skip(r.readSkip);
-      e.unread = true;
+      e.skip = r.readSkip;
     } else {
       e.rec = r.rec;
       cache.set(e.blob, e.path, r.rec);
@@ -166,13 +209,13 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     tick();
   };
   try {
-    const batches: Entry[][] = [];
+    const batches: Slot[][] = [];
     let at = 0;
     for (const k of batchSizes(jobs.length, pool ? nWorkers : 1)) {
       batches.push(jobs.slice(at, at + k));
       at += k;
     }
-    const inThread = async (batch: Entry[]): Promise<FileJobResult[]> => {
+    const inThread = async (batch: Slot[]): Promise<FileJobResult[]> => {
       const out: FileJobResult[] = [];
       for (const e of batch) {
         out.push(await processJob(repo.root, e.job!, filters));
@@ -190,8 +233,13 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       await pool?.close();
     }
   }
-  for (const e of entries) {
-    if (e.unread) {
+  const kept: KeptSlot[] = [];
+  for (const e of slots) {
+    if (e.skip) {
+      if (e.skip === 'submodule') {
+        submodules++;
+      }
+      skip(e.skip);
       continue;
     }
     const rec = e.rec!;
@@ -201,13 +249,16 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       continue;
     }
     addCounts(secrets, rec.secrets);
-    kept.push({ path: e.path, blob: e.blob, rec });
+    kept.push(e as KeptSlot);
   }
   progress({ phase: 'process', done: total, total });
   t = lap('process', t);
 
-  const dup = findDuplicates(kept.map((k) => ({ normHash: k.rec.normHash, sig: k.rec.sig, shingles: k.rec.shingles })));
+  const dup = dedupKept(kept, reuse ? last : null);
   const final = kept.filter((_, i) => !dup.exact.has(i) && !dup.near.has(i));
+  if (cache.dir !== null) {
+    LAST.run = { key: runKey, files: repo.files, modified: repo.modified, entries: cache.entriesToken, slots, kept, dup };
+  }
   t = lap('dedup', t);
 
   let newest = 0;
@@ -289,7 +340,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     parsers,
     fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
     tokens,
-    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0, fromMemory: cache.fromMemory },
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0, fromMemory: cache.fromMemory, reused },
     timings,
     workers: pool ? nWorkers : 0,
   };

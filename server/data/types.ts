@@ -153,7 +153,11 @@ export interface DatasetStats {
   parsers: Record<string, 'tree-sitter' | 'heuristic' | 'none'>;
   fim: { enabled: boolean; reason?: string; style?: string };
   tokens: { train: number; val: number; trainSequences: number; valSequences: number; seqLen: number; truncated: number } | null;
-  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; fromMemory: boolean };
+  /**
+   * Cache use. `reused`: files whose path checks and records came straight from the
+   * last build in this process (same folder, settings and index; see docs/DATA.md).
+   */
+  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; fromMemory: boolean; reused: number };
   timings: Record<string, number>;
   /** Worker threads used for processing files (0: the calling thread). */
   workers: number;

@@ -228,6 +228,41 @@ test('a later build in the same process reuses the cache in memory, unless the f
   }
 });
 
+test('rebuilds in one process after work-tree edits match full builds, also when duplicates appear and go', async () => {
+  const repo = sampleRepo();
+  const cacheDir = tmpDir('codetune-cache-');
+  const same = async (what: string): Promise<void> => {
+    const inc = await buildDataset({ repo, cacheDir });
+    assert.equal(inc.stats.cache.fromMemory, true, what);
+    assert.ok(inc.stats.cache.reused >= inc.stats.files.tracked - 2, `${what}: ${inc.stats.cache.reused} files reused from the last build`);
+    const full = await buildDataset({ repo, cacheDir: null });
+    assert.equal(inc.examples.map(toJsonlLine).join('\n'), full.examples.map(toJsonlLine).join('\n'), what);
+    const comparable = (st: object): object => Object.fromEntries(Object.entries(st).filter(([k]) => k !== 'timings' && k !== 'cache'));
+    assert.deepEqual(comparable(inc.stats), comparable(full.stats), what);
+  };
+  try {
+    DataCache.clearMemory();
+    await buildDataset({ repo, cacheDir });
+    const alpha = fs.readFileSync(path.join(repo, 'src/alpha.ts'), 'utf8');
+    writeFiles(repo, { 'src/alpha.ts': `${alpha}\n// An edit adds a line.\n` });
+    await same('a one-file edit');
+    writeFiles(repo, { 'src/alpha.ts': fs.readFileSync(path.join(repo, 'src/beta.ts'), 'utf8') });
+    await same('alpha.ts becomes an exact copy of beta.ts');
+    writeFiles(repo, { 'src/alpha.ts': fs.readFileSync(path.join(repo, 'src/beta.ts'), 'utf8').replace('betaMax', 'betaMaxed') });
+    await same('alpha.ts becomes a near copy of beta.ts');
+    writeFiles(repo, { 'src/alpha.ts': `${alpha}\n// Back to itself, edited.\n` });
+    await same('the copy goes away');
+    fs.rmSync(path.join(repo, 'py/gamma.py'));
+    await same('a tracked file deleted in the work tree');
+    writeFiles(repo, { 'py/gamma.py': 'def gamma_mean(xs):\n    """Now something else entirely here."""\n    a = 1\n    b = 2\n    return a + b\n' });
+    await same('and written back changed');
+  } finally {
+    DataCache.clearMemory();
+    rm(repo);
+    rm(cacheDir);
+  }
+});
+
 test('worker threads give the same result as the calling thread', async () => {
   const repo = sampleRepo();
   try {
