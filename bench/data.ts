@@ -119,7 +119,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   let edit = 0;
   const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean): Promise<[number, number]> => {
     let best: [number, number] = [Infinity, Infinity];
-    for (let rep = 0; rep < 3; rep++) {
+    for (let rep = 0; rep < 5; rep++) {
       changed(++edit);
       if (fromDisk) {
         DataCache.clearMemory();
