@@ -323,7 +323,9 @@ export class DataCache {
 
   set(blob: string, p: string, rec: FileRecord): void {
     this.misses++;
-    this.records.set(DataCache.key(blob, p), rec);
+    if (this.dir !== null) {
+      this.records.set(DataCache.key(blob, p), rec); // (no folder: nothing to keep)
+    }
   }
 
   /** Persist what this run used (entries it did not use are dropped). */

@@ -156,7 +156,7 @@ export function lineStats(text: string): LineStats {
 
 /** Content rules; `text` has LF line ends. */
 export function checkContent(text: string, info: LanguageInfo, opts: FilterOptions): SkipReason | null {
-  if (text.trim().length === 0) {
+  if (!/\S/.test(text)) {
     return 'empty';
   }
   if (info.kind === 'data' && text.length > opts.maxDataFileBytes) {
