@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
-import type { FileRecord, RawPair } from './types';
+import { type FileRecord, makeRecord, type RawPair } from './types';
 
 const FORMAT = 5;
 
@@ -72,20 +72,13 @@ function encodeRecord(r: FileRecord): string {
 function decodeRecord(v: StoredRecord): FileRecord {
   const { sig, shingles, pairs, comments, ...rest } = v as StoredRecord & { pairs?: StoredPair[]; comments?: StoredPair[] };
   const text = rest.text ?? '';
-  const r: FileRecord = { ...rest };
-  if (sig) {
-    r.sig = fromB64(sig, Uint32Array);
-  }
-  if (shingles) {
-    r.shingles = fromB64(shingles, Uint32Array);
-  }
-  if (pairs) {
-    r.pairs = unpackPairs(pairs, text);
-  }
-  if (comments) {
-    r.comments = unpackPairs(comments, text);
-  }
-  return r;
+  return makeRecord({
+    ...rest,
+    sig: sig ? fromB64(sig, Uint32Array) : undefined,
+    shingles: shingles ? fromB64(shingles, Uint32Array) : undefined,
+    pairs: pairs ? unpackPairs(pairs, text) : undefined,
+    comments: comments ? unpackPairs(comments, text) : undefined,
+  });
 }
 
 /**

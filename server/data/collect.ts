@@ -31,7 +31,17 @@ function gitIn(dir: string): SimpleGit {
 }
 
 const TIMES = new Map<string, Map<string, number>>();
-const LISTING = new Map<string, { raw: string; files: TrackedFile[] }>();
+const LISTING = new Map<string, { raw: string; files: TrackedFile[]; gitDir: string; stamp: string }>();
+
+/** The index file's inode, size and change time ('' when it cannot be read). */
+function indexStamp(gitDir: string): string {
+  try {
+    const st = fs.statSync(path.join(gitDir, 'index'), { bigint: true });
+    return `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+  } catch {
+    return '';
+  }
+}
 
 /** Find the repo that holds `dir` and list what it tracks under `dir`. */
 export async function listRepo(dir: string): Promise<RepoListing> {
@@ -48,12 +58,18 @@ export async function listRepo(dir: string): Promise<RepoListing> {
   const git = gitIn(abs);
   // One round of git calls for the common case (a work tree with commits); the
   // two-step path below only runs to tell "not a repo" from "no commits yet".
+  // The index listing is asked for only when the index file changed since the last
+  // listing of this folder (git replaces the file on every write).
+  const known = LISTING.get(abs);
+  const indexNow = known ? indexStamp(known.gitDir) : '';
+  const listed = known && indexNow !== '' && indexNow === known.stamp ? known : null;
+  const indexStampBefore = known ? indexNow : '';
   const [top, lsOut, diffOut] = await Promise.all([
-    git.raw(['rev-parse', '--show-toplevel', '--verify', '-q', 'HEAD^{commit}']).catch(() => ''),
-    git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']).catch(() => null),
+    git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--verify', '-q', 'HEAD^{commit}']).catch(() => ''),
+    listed ? listed.raw : git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']).catch(() => null),
     git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']).catch(() => null),
   ]);
-  let [root, commit] = top.split('\n');
+  let [root, gitDir, commit] = top.split('\n');
   let ls = lsOut;
   let diff = diffOut;
   if (!root || !commit || ls === null || diff === null) {
@@ -69,6 +85,7 @@ export async function listRepo(dir: string): Promise<RepoListing> {
     if (!commit) {
       throw new CodetuneError('EMPTY_REPO', `${root} has no commits yet; commit your code first`, { file: root });
     }
+    gitDir = (await git.raw(['rev-parse', '--absolute-git-dir']).catch(() => '')).trim();
     ls = await git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']);
     diff = await git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']);
   }
@@ -83,10 +100,13 @@ export async function listRepo(dir: string): Promise<RepoListing> {
   }
   // The same index listing as last time gives the same (parsed, sorted) array back.
   let files = LISTING.get(abs);
-  if (!files || files.raw !== ls) {
-    files = { raw: ls, files: parseLsFiles(ls) };
+  if (!files || files.raw !== ls || files.gitDir !== gitDir) {
+    // Stamped before this listing's answer is trusted: a write after the stamp is seen next time.
+    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: listed ? indexNow : indexStampBefore };
     LISTING.clear();
     LISTING.set(abs, files);
+  } else if (!listed) {
+    files.stamp = indexStampBefore; // listed again with the same answer: trust this stamp next time
   }
   return { root: fs.realpathSync(root), commit, files: files.files, modified: new Set(splitZ(diff)), times };
 }

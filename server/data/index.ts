@@ -153,29 +153,31 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const reuse = last !== null && last.key === runKey && last.files === repo.files && cache.sameEntriesAs(last.entries);
   const changed = reuse ? new Set([...last.modified, ...repo.modified]) : null;
   const slots: Slot[] = new Array<Slot>(repo.files.length);
+  // Slots all have every field, in one order (one object shape for the loops below).
+  const slot = (p: string, blob: string, o: Partial<Slot>): Slot => ({ path: p, blob, skip: o.skip, key: o.key, rec: o.rec, job: o.job });
   const classify = (f: TrackedFile): Slot => {
     if (f.mode === '160000') {
-      return { path: f.path, blob: f.blob, skip: 'submodule' };
+      return slot(f.path, f.blob, { skip: 'submodule' });
     }
     if (f.mode === '120000') {
-      return { path: f.path, blob: f.blob, skip: 'symlink' };
+      return slot(f.path, f.blob, { skip: 'symlink' });
     }
     const pc = checkPath(f.path, rules);
     if ('skip' in pc) {
-      return { path: f.path, blob: f.blob, skip: pc.skip };
+      return slot(f.path, f.blob, { skip: pc.skip });
     }
     if (!repo.modified.has(f.path)) {
       const key = DataCache.keyOf(f.blob, f.path);
       const hit = cache.get(f.blob, f.path);
-      return hit ? { path: f.path, blob: f.blob, key, rec: hit } : { path: f.path, blob: f.blob, key, job: { path: f.path, blob: f.blob, info: pc.info } };
+      return slot(f.path, f.blob, hit ? { key, rec: hit } : { key, job: { path: f.path, blob: f.blob, info: pc.info } });
     }
     const read = readTracked(repo.root, f.path, filters.maxFileBytes);
     if (!read.ok) {
-      return { path: f.path, blob: f.blob, skip: read.reason };
+      return slot(f.path, f.blob, { skip: read.reason });
     }
     const key = DataCache.keyOf(read.blob, f.path);
     const rec = cache.get(read.blob, f.path);
-    return rec ? { path: f.path, blob: read.blob, key, rec } : { path: f.path, blob: read.blob, key, job: { path: f.path, blob: read.blob, info: pc.info, bytes: read.bytes } };
+    return slot(f.path, read.blob, rec ? { key, rec } : { key, job: { path: f.path, blob: read.blob, info: pc.info, bytes: read.bytes } });
   };
   let reused = 0;
   for (let i = 0; i < repo.files.length; i++) {

@@ -1,6 +1,6 @@
 // One file's bytes -> a FileRecord: content filters, secret redaction, dedup
 // fingerprints and extracted pairs. Pure given its inputs, so it is cached by blob.
-import type { FileRecord, FilterOptions, SkipReason } from './types';
+import { type FileRecord, type FilterOptions, makeRecord, type SkipReason } from './types';
 import { checkContent, decodeText } from './filters';
 import { languageOf, pathHeader, type LanguageInfo } from './languages';
 import { redactSecrets } from './secrets';
@@ -79,5 +79,5 @@ export async function processJob(root: string, job: FileJob, filters: FilterOpti
     bytes = read.bytes;
   }
   const rec = await processFile(job.path, bytes, job.info, filters);
-  return { rec: { ...rec, bytes: bytes.byteLength } };
+  return { rec: makeRecord({ ...rec, bytes: bytes.byteLength }) };
 }

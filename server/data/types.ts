@@ -118,6 +118,27 @@ export interface RawPair {
 }
 
 /** What the pipeline learned about one blob at one path; cached by blob id + path. */
+/**
+ * A record with every field present, in one order: records made by workers, by this
+ * thread and read from the cache then share one object shape, which keeps the loops
+ * over tens of thousands of them fast. Absent fields are `undefined` (JSON drops them).
+ */
+export function makeRecord(r: FileRecord): FileRecord {
+  return {
+    skip: r.skip,
+    bytes: r.bytes,
+    language: r.language,
+    secrets: r.secrets,
+    text: r.text,
+    normHash: r.normHash,
+    sig: r.sig,
+    shingles: r.shingles,
+    pairs: r.pairs,
+    comments: r.comments,
+    parser: r.parser,
+  };
+}
+
 export interface FileRecord {
   skip?: SkipReason;
   /** Size of the file in bytes. */
