@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FilterOptions } from './types';
-import type { FileJob, FileJobResult } from './process';
+import { type FileJob, type FileJobResult, type PackedPair, unpackPairsFromTransfer } from './process';
 
 /** One message to a worker: a batch of files of one repo. */
 export interface BatchRequest {
@@ -193,6 +193,12 @@ export class FilePool {
     }
     if (p) {
       if ('results' in m) {
+        for (const r of m.results) {
+          if ('rec' in r && r.rec.text) {
+            r.rec.pairs = unpackPairsFromTransfer(r.rec.pairs as PackedPair[] | undefined, r.rec.text);
+            r.rec.comments = unpackPairsFromTransfer(r.rec.comments as PackedPair[] | undefined, r.rec.text);
+          }
+        }
         p.resolve(m.results);
       } else {
         p.reject(new Error(m.error));

@@ -2,14 +2,22 @@
 // fingerprints, tree-sitter pairs) each batch of files the main thread sends, one
 // batch at a time in arrival order, and posts the results back in the batch's order.
 import { parentPort } from 'node:worker_threads';
-import { type FileJobResult, processJob } from './process';
+import { type FileJobResult, packPairsForTransfer, processJob } from './process';
+import type { FileRecord } from './types';
 import type { BatchReply, BatchRequest } from './pool';
 
 async function runBatch(req: BatchRequest): Promise<void> {
   try {
     const results: FileJobResult[] = [];
     for (const job of req.jobs) {
-      results.push(await processJob(req.root, job, req.filters));
+      const r = await processJob(req.root, job, req.filters);
+      if ('rec' in r && r.rec.text) {
+        // Completions travel as offsets into the text (see pool.ts, which unpacks them).
+        const text = r.rec.text;
+        r.rec.pairs = packPairsForTransfer(r.rec.pairs, text) as FileRecord['pairs'];
+        r.rec.comments = packPairsForTransfer(r.rec.comments, text) as FileRecord['comments'];
+      }
+      results.push(r);
     }
     parentPort?.postMessage({ id: req.id, results } satisfies BatchReply);
   } catch (e) {
