@@ -255,29 +255,12 @@ export function elidableBlocks(text: string, dialect: BraceDialect): Elided[] | 
   return opens.length === 0 ? out : null;
 }
 
-/** Past a quoted string or char starting at `i` (backslash escapes; ends at the quote or the line's end). */
-function skipQuoted(text: string, i: number, quote: number): number {
-  let j = i + 1;
-  const n = text.length;
-  while (j < n) {
-    const c = text.charCodeAt(j);
-    if (c === 92) {
-      j += 2;
-      continue;
-    }
-    if (c === quote) {
-      return j + 1;
-    }
-    if (c === 10) {
-      return j; // an unterminated string ends at the line's end
-    }
-    j++;
-  }
-  return n;
-}
-
-/** Past a JS regular expression literal starting at `i` (classes may hold `/`). */
-function skipRegex(text: string, i: number): number {
+/**
+ * Past a quoted string or char (`quote`), or a JS regular expression (`regex`: its
+ * classes may hold `/`, and flags follow), starting at `i`. Backslash escapes; an
+ * unterminated literal ends at the line's end.
+ */
+function skipLiteral(text: string, i: number, quote: number, regex = false): number {
   let j = i + 1;
   let inClass = false;
   const n = text.length;
@@ -292,11 +275,11 @@ function skipRegex(text: string, i: number): number {
     }
     if (inClass) {
       inClass = c !== 93;
-    } else if (c === 91) {
+    } else if (regex && c === 91) {
       inClass = true;
-    } else if (c === 47) {
+    } else if (c === quote) {
       j++;
-      while (j < n && isIdent(text.charCodeAt(j))) {
+      while (regex && j < n && isIdent(text.charCodeAt(j))) {
         j++;
       }
       return j;
@@ -305,6 +288,9 @@ function skipRegex(text: string, i: number): number {
   }
   return n;
 }
+
+const skipQuoted = (text: string, i: number, quote: number): number => skipLiteral(text, i, quote);
+const skipRegex = (text: string, i: number): number => skipLiteral(text, i, 47, true);
 
 /** A tree-sitter range over the source (character offsets; columns in characters). */
 export interface SourceRange {
