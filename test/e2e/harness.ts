@@ -211,13 +211,16 @@ export class Harness {
   /**
    * Inline completion ghost text in the active editor: the first line is injected
    * `.ghost-text-decoration` spans, further lines `.ghost-text` spans in a view zone.
-   * Waits until there is some, or until it matches `match`.
+   * Waits until there is some, or until it matches `match`, and until two readings in
+   * a row agree (the first line and the view zone render separately).
    */
   async readGhostText(match?: RegExp, timeoutMs?: number): Promise<string> {
     return this.guard(`ghost text${match ? ` ${match}` : ''}`, async () => {
       const editor = this.page.locator('.editor-group-container.active .monaco-editor').first();
       let last = '';
+      let previous: string | null = null;
       await pollUntil(timeoutMs ?? this.opts.timeoutMs ?? 30_000, async () => {
+        previous = last;
         last = await editor.evaluate((root) => {
           const first = Array.from(root.querySelectorAll('.ghost-text-decoration')).map((e) => e.textContent ?? '').join('');
           const rest = new Map<Element, string>(); // additional lines: spans grouped by their view line
@@ -227,7 +230,7 @@ export class Harness {
           }
           return [first, ...rest.values()].join('\n').replace(/\u00a0/g, ' ').replace(/\n+$/, '');
         });
-        return match ? match.test(last) : last.length > 0;
+        return (match ? match.test(last) : last.length > 0) && last === previous;
       }, () => `last ghost text: ${JSON.stringify(last)}`);
       return last;
     });
