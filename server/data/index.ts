@@ -13,7 +13,7 @@ import { batchSizes, defaultWorkers, FilePool } from './pool';
 import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
 import { DataCache, defaultCacheDir } from './cache';
-import { pack, TokenCache, type TokenizedExample, tokenizeExample, tokenizerFingerprint } from './pack';
+import { pack, TokenCache, textsToEncode, type TokenizedExample, tokenizeExample, tokenizerFingerprint } from './pack';
 import { addCounts } from './secrets';
 
 export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, ProgressEvent, MixRatios, FilterOptions } from './types';
@@ -29,6 +29,9 @@ interface ExamplesMemo {
   examples: Example[];
 }
 const EXAMPLES_MEMO = new WeakMap<FileRecord, ExamplesMemo>();
+
+/** Below this many characters to tokenize, building the tokenizer in each worker costs more than it saves. */
+const TOKENIZE_POOL_MIN_CHARS = 2_000_000;
 
 /** Below this many files to process, starting workers costs more than it saves. */
 const POOL_MIN_FILES = 256;
@@ -295,8 +298,52 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   let train: Dataset['train'] = [];
   let val: Dataset['val'] = [];
   let tokens: DatasetStats['tokens'] = null;
+  let tokenizedInWorkers = 0;
   const tc = tok ? new TokenCache(tok, cache.tokens) : null;
   if (tok && tc) {
+    // Texts not in the token cache are encoded by the worker threads when there are
+    // many (each worker builds its own copy of the tokenizer once); then every example
+    // is put together here from the cache, in order.
+    const todo = new Map<string, string>();
+    let todoChars = 0;
+    for (const ex of examples) {
+      for (const text of textsToEncode(ex, tok)) {
+        if (text.length === 0) {
+          continue;
+        }
+        const key = TokenCache.keyOf(text);
+        if (!todo.has(key) && !tc.has(key)) {
+          todo.set(key, text);
+          todoChars += text.length;
+        }
+      }
+    }
+    const nTokWorkers = opts.workers ?? defaultWorkers();
+    const tpool = tok.source && nTokWorkers > 0 && todoChars >= (opts.workers !== undefined ? 1 : TOKENIZE_POOL_MIN_CHARS) ? FilePool.shared(nTokWorkers) : null;
+    if (tpool && tok.source) {
+      const source = tok.source;
+      const key = tokenKey ?? tokenizerFingerprint(tok);
+      const entries = [...todo.entries()];
+      const batches: Array<Array<[string, string]>> = [];
+      let at = 0;
+      let encoded = 0;
+      for (const k of batchSizes(entries.length, nTokWorkers)) {
+        batches.push(entries.slice(at, at + k));
+        at += k;
+      }
+      await Promise.all(
+        batches.map(async (batch) => {
+          // A failed batch is left to the loop below, which encodes in this thread.
+          const ids = await tpool.tokenize(source, key, batch.map(([, text]) => text)).catch(() => null);
+          if (ids) {
+            batch.forEach(([k], i) => tc.put(k, ids[i]));
+            tokenizedInWorkers += batch.length;
+          }
+          encoded += batch.length;
+          progress({ phase: 'tokenize', done: Math.round((encoded / entries.length) * examples.length * 0.9), total: examples.length });
+        }),
+      );
+    }
     const trainItems: TokenizedExample[] = [];
     const valItems: TokenizedExample[] = [];
     for (let i = 0; i < examples.length; i++) {
@@ -342,7 +389,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     parsers,
     fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
     tokens,
-    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.hits ?? 0, tokenMisses: tc?.misses ?? 0, fromMemory: cache.fromMemory, reused },
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused },
     timings,
     workers: pool ? nWorkers : 0,
   };

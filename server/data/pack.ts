@@ -17,11 +17,35 @@ export class TokenCache {
     readonly map: TokenMap = new Map<string, Int32Array>(),
   ) {}
 
+  /** The cache key of a text. */
+  static keyOf(text: string): string {
+    return crypto.createHash('sha1').update(text).digest('base64');
+  }
+
+  /** Whether a text's ids are known (without counting a hit or a miss). */
+  has(key: string): boolean {
+    return this.map.get(key) !== undefined;
+  }
+
+  /** Ids encoded elsewhere (a worker thread), counted as this run's misses. */
+  put(key: string, ids: Int32Array): void {
+    this.map.set(key, ids);
+    this.prefilled++;
+  }
+
+  /** Entries `put` here: each is looked up once more by `encode`, which counts it as a hit. */
+  private prefilled = 0;
+
+  /** Hits and misses as if every text had gone through `encode` in this thread. */
+  counts(): { hits: number; misses: number } {
+    return { hits: this.hits - this.prefilled, misses: this.misses + this.prefilled };
+  }
+
   encode(text: string): Int32Array {
     if (text.length === 0) {
       return new Int32Array(0);
     }
-    const key = crypto.createHash('sha1').update(text).digest('base64');
+    const key = TokenCache.keyOf(text);
     const hit = this.map.get(key);
     if (hit) {
       this.hits++;
@@ -58,6 +82,11 @@ function concat(parts: Array<{ ids: ArrayLike<number>; loss: 0 | 1 }>): { ids: I
     o += p.ids.length;
   }
   return { ids, mask };
+}
+
+/** The texts `tokenizeExample` encodes for an example. */
+export function textsToEncode(ex: Example, tok: CodeTokenizer): string[] {
+  return ex.type === 'fim' && ex.fim && tok.fim ? [ex.fim.prefix, ex.fim.suffix, ex.fim.middle] : [ex.prompt, ex.completion];
 }
 
 export function tokenizeExample(ex: Example, tok: CodeTokenizer, cache: TokenCache): TokenizedExample {

@@ -9,17 +9,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FilterOptions } from './types';
+import type { TokenizerSource } from '../model/tokenizer';
 import { type FileJob, type FileJobResult, type PackedPair, unpackPairsFromTransfer } from './process';
 
-/** One message to a worker: a batch of files of one repo. */
-export interface BatchRequest {
-  id: number;
-  root: string;
-  filters: FilterOptions;
-  jobs: FileJob[];
-}
+/** One message to a worker: a batch of files of one repo, or texts to tokenize. */
+export type BatchRequest =
+  | { id: number; kind: 'files'; root: string; filters: FilterOptions; jobs: FileJob[] }
+  | { id: number; kind: 'tokenize'; tokenizer: TokenizerSource; key: string; texts: string[] };
 
-export type BatchReply = { id: number; results: FileJobResult[] } | { id: number; error: string };
+export type BatchReply = { id: number; results: FileJobResult[] } | { id: number; ids: Int32Array[] } | { id: number; error: string };
 
 /**
  * How to start a worker: `$CODETUNE_DATA_WORKER` (a built `data-worker.js`; the bench
@@ -74,7 +72,7 @@ export function batchSizes(n: number, workers: number): number[] {
 
 interface Pending {
   req: BatchRequest;
-  resolve: (r: FileJobResult[]) => void;
+  resolve: (r: FileJobResult[] | Int32Array[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -160,12 +158,24 @@ export class FilePool {
   }
 
   run(root: string, filters: FilterOptions, jobs: FileJob[]): Promise<FileJobResult[]> {
+    return this.send({ id: this.nextId++, kind: 'files', root, filters, jobs }) as Promise<FileJobResult[]>;
+  }
+
+  /**
+   * Token ids of `texts` (each encoded without BOS), by a copy of the tokenizer in the
+   * worker (built once per worker from `tokenizer`, keyed by `key`).
+   */
+  tokenize(tokenizer: TokenizerSource, key: string, texts: string[]): Promise<Int32Array[]> {
+    return this.send({ id: this.nextId++, kind: 'tokenize', tokenizer, key, texts }) as Promise<Int32Array[]>;
+  }
+
+  private send(req: BatchRequest): Promise<FileJobResult[] | Int32Array[]> {
     return new Promise((resolve, reject) => {
       if (this.workers.length === 0) {
         reject(new Error('no worker left'));
         return;
       }
-      this.queue.push({ req: { id: this.nextId++, root, filters, jobs }, resolve, reject });
+      this.queue.push({ req, resolve, reject });
       this.dispatch();
       this.holdOpen();
     });
@@ -192,7 +202,9 @@ export class FilePool {
       this.idle.push(w);
     }
     if (p) {
-      if ('results' in m) {
+      if ('ids' in m) {
+        p.resolve(m.ids);
+      } else if ('results' in m) {
         for (const r of m.results) {
           if ('rec' in r && r.rec.text) {
             r.rec.pairs = unpackPairsFromTransfer(r.rec.pairs as PackedPair[] | undefined, r.rec.text);

@@ -28,6 +28,9 @@ const FIM_FAMILIES: Array<{ style: FimStyle; prefix: string; suffix: string; mid
 
 type Json = Record<string, unknown>;
 
+/** What a tokenizer was built from: a model folder, or the parsed files. */
+export type TokenizerSource = { dir: string } | { tokenizerJson: Json; tokenizerConfig: Json; extraEosIds: number[] };
+
 function readJsonIfPresent(file: string): Json | null {
   if (!fs.existsSync(file)) {
     return null;
@@ -69,6 +72,9 @@ export class CodeTokenizer {
   /** Largest token id + 1. */
   readonly vocabSize: number;
 
+  /** How to build this tokenizer again (a worker thread builds its own copy). */
+  source: TokenizerSource | null = null;
+
   private constructor(
     private readonly tok: Tokenizer,
     private readonly addBos: boolean,
@@ -97,7 +103,17 @@ export class CodeTokenizer {
       ...idList(readJsonIfPresent(path.join(dir, 'config.json'))?.eos_token_id),
       ...idList(readJsonIfPresent(path.join(dir, 'generation_config.json'))?.eos_token_id),
     ];
-    return CodeTokenizer.fromJson(tj, tc, extraEos, file);
+    const t = CodeTokenizer.fromJson(tj, tc, extraEos, file);
+    t.source = { dir };
+    return t;
+  }
+
+  /** A tokenizer from its `source`. */
+  static fromSource(src: TokenizerSource): CodeTokenizer {
+    if ('dir' in src) {
+      return CodeTokenizer.fromDir(src.dir);
+    }
+    return CodeTokenizer.fromJson(src.tokenizerJson, src.tokenizerConfig, src.extraEosIds);
   }
 
   static fromJson(tokenizerJson: Json, tokenizerConfig: Json = {}, extraEosIds: number[] = [], file = 'tokenizer.json'): CodeTokenizer {
@@ -123,7 +139,9 @@ export class CodeTokenizer {
     }
     const bosId = bosTok ? (tok.token_to_id(bosTok) ?? null) : null;
     const addBos = tokenizerConfig.add_bos_token === true;
-    return new CodeTokenizer(tok, addBos, [...eos].sort((a, b) => a - b), bosId);
+    const t = new CodeTokenizer(tok, addBos, [...eos].sort((a, b) => a - b), bosId);
+    t.source = { tokenizerJson, tokenizerConfig, extraEosIds };
+    return t;
   }
 
   /** Encode text; special-token strings in the text become their single ids. */

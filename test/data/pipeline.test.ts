@@ -289,3 +289,22 @@ test('worker threads give the same result as the calling thread', async () => {
     rm(repo);
   }
 });
+
+test('tokenizing in worker threads gives the same sequences and token counts as tokenizing here', async () => {
+  const repo = sampleRepo();
+  try {
+    const tok = qwen();
+    const inThread = await buildDataset({ repo, cacheDir: null, tokenizer: tok, workers: 0, mix: { fim: 1 } });
+    const pooled = await buildDataset({ repo, cacheDir: null, tokenizer: tok, workers: 2, mix: { fim: 1 } });
+    assert.ok(inThread.train.length > 0 && inThread.stats.examples.byType.fim > 0);
+    assert.deepEqual(pooled.train, inThread.train);
+    assert.deepEqual(pooled.val, inThread.val);
+    assert.deepEqual(pooled.stats.tokens, inThread.stats.tokens);
+    assert.deepEqual([pooled.stats.cache.tokenHits, pooled.stats.cache.tokenMisses], [inThread.stats.cache.tokenHits, inThread.stats.cache.tokenMisses]);
+    assert.ok(pooled.stats.cache.tokenMisses > 0);
+    assert.equal(pooled.stats.cache.tokenizedInWorkers, pooled.stats.cache.tokenMisses, 'every miss was encoded by a worker');
+    assert.equal(inThread.stats.cache.tokenizedInWorkers, 0);
+  } finally {
+    rm(repo);
+  }
+});
