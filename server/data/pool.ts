@@ -89,6 +89,8 @@ export class FilePool {
     for (const w of workers) {
       w.on('message', (m: BatchReply) => this.onReply(w, m));
       w.on('error', (e: Error) => this.onFailure(w, e));
+      // A worker that stops without an error (terminated) fails what it held, too.
+      w.on('exit', (code) => this.onFailure(w, new Error(`data worker stopped (exit code ${code})`)));
     }
     // `idle` holds one entry per free batch slot: IN_FLIGHT per worker, interleaved.
     for (let k = 0; k < IN_FLIGHT; k++) {
@@ -99,13 +101,14 @@ export class FilePool {
   private static sharedPool: FilePool | null = null;
 
   /**
-   * The process's pool of `n` workers, kept between builds (a language server rebuilds
-   * often, and warm workers have their parsers loaded and their code compiled). Idle
-   * workers do not keep the process alive, and the pool closes after a minute unused.
+   * The process's pool of `n` workers, kept between builds (a long-lived process
+   * rebuilds often, and warm workers have their parsers loaded and their code
+   * compiled). Idle workers do not keep the process alive, and the pool closes after a
+   * minute unused. A busy pool is shared as it is, whatever its size.
    */
   static shared(n: number): FilePool | null {
     const cur = FilePool.sharedPool;
-    if (cur && cur.workers.length === n && cur.workers.length > 0) {
+    if (cur && cur.workers.length > 0 && (cur.workers.length === n || cur.busy())) {
       return cur;
     }
     void cur?.close();
@@ -120,9 +123,13 @@ export class FilePool {
     await cur?.close();
   }
 
+  private busy(): boolean {
+    return this.running.size > 0 || this.queueHead < this.queue.length;
+  }
+
   /** Busy workers hold the process open; idle ones do not, and a pool idle for a minute closes. */
   private holdOpen(): void {
-    const busy = this.running.size > 0 || this.queueHead < this.queue.length;
+    const busy = this.busy();
     for (const w of this.workers) {
       if (busy) {
         w.ref();
