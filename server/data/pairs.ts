@@ -5,7 +5,8 @@ import type { Node } from 'web-tree-sitter';
 import type { RawPair } from './types';
 import { bodyLines, countTokens, dedentTail, firstParagraph, renderComment, skipName, stripMarkers, styleOf } from './doccomment';
 import { parserFor } from './treesitter';
-import { braceDialect, elidableBlocks, type Elided, includedRanges, type PyElided, pythonElidable } from './elide';
+import { braceDialect, elidableBlocks, type Elided, includedRanges } from './elide';
+import { type PyElided, pythonElidable } from './elide-python';
 
 interface Spec {
   /** Node types that yield a pair. */

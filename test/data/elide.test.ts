@@ -4,7 +4,8 @@
 // parsed whole again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { elidableBlocks, includedRanges, pythonElidable } from '../../server/data/elide';
+import { elidableBlocks, includedRanges } from '../../server/data/elide';
+import { pythonElidable } from '../../server/data/elide-python';
 import { parseCounts, treeSitterPairs } from '../../server/data/pairs';
 
 async function same(grammar: string, src: string, expectElided = true): Promise<void> {
