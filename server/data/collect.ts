@@ -63,7 +63,6 @@ export async function listRepo(dir: string): Promise<RepoListing> {
   const known = LISTING.get(abs);
   const indexNow = known ? indexStamp(known.gitDir) : '';
   const listed = known && indexNow !== '' && indexNow === known.stamp ? known : null;
-  const indexStampBefore = known ? indexNow : '';
   const [top, lsOut, diffOut] = await Promise.all([
     git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--verify', '-q', 'HEAD^{commit}']).catch(() => ''),
     listed ? listed.raw : git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']).catch(() => null),
@@ -101,12 +100,12 @@ export async function listRepo(dir: string): Promise<RepoListing> {
   // The same index listing as last time gives the same (parsed, sorted) array back.
   let files = LISTING.get(abs);
   if (!files || files.raw !== ls || files.gitDir !== gitDir) {
-    // Stamped before this listing's answer is trusted: a write after the stamp is seen next time.
-    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: listed ? indexNow : indexStampBefore };
+    // Stamped before ls-files ran: an index write after the stamp is seen next time.
+    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: indexNow };
     LISTING.clear();
     LISTING.set(abs, files);
   } else if (!listed) {
-    files.stamp = indexStampBefore; // listed again with the same answer: trust this stamp next time
+    files.stamp = indexNow; // listed again with the same answer: trust this stamp next time
   }
   return { root: fs.realpathSync(root), commit, files: files.files, modified: new Set(splitZ(diff)), times };
 }

@@ -9,7 +9,8 @@
 // The lexer here only has to find braces outside strings, comments, characters,
 // template literals and regular expressions. When unsure (unbalanced braces), it
 // elides nothing; the caller also checks the parse (no errors, every elided block
-// still a bracketed node) and parses the whole file again if the check fails. Tests compare elided and whole parses on large corpora.
+// still a bracketed node) and parses the whole file again if the check fails. Tests
+// compare elided and whole parses on large corpora.
 
 /** The brace-language dialects the lexer knows. */
 export type BraceDialect = 'js' | 'c' | 'go' | 'rust' | 'csharp' | 'java';
