@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic';
-import { type FileRecord, makeRecord, type RawPair } from './types';
+import { type FileRecord, makeRecord, type PackedPair, packPairs, unpackPairs } from './types';
 
 const FORMAT = 5;
 
@@ -50,27 +50,13 @@ const shardOf = (key: string, shards: number): number => {
   return (h >>> 0) % shards;
 };
 
-type StoredPair = { name: string; prompt: string; completion?: string; c?: [number, number] };
-
-/** A pair whose completion is a slice of the file text is stored as [start, length]. */
-function packPairs(pairs: RawPair[] | undefined, text: string): StoredPair[] | undefined {
-  return pairs?.map((p) => {
-    const at = text.indexOf(p.completion);
-    return at >= 0 ? { name: p.name, prompt: p.prompt, c: [at, p.completion.length] } : p;
-  });
-}
-
-function unpackPairs(pairs: StoredPair[] | undefined, text: string): RawPair[] | undefined {
-  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? '') }));
-}
-
 function encodeRecord(r: FileRecord): string {
   const text = r.text ?? '';
   return JSON.stringify({ ...r, sig: r.sig ? toB64(r.sig) : undefined, shingles: r.shingles ? toB64(r.shingles) : undefined, pairs: packPairs(r.pairs, text), comments: packPairs(r.comments, text) });
 }
 
 function decodeRecord(v: StoredRecord): FileRecord {
-  const { sig, shingles, pairs, comments, ...rest } = v as StoredRecord & { pairs?: StoredPair[]; comments?: StoredPair[] };
+  const { sig, shingles, pairs, comments, ...rest } = v as StoredRecord & { pairs?: PackedPair[]; comments?: PackedPair[] };
   const text = rest.text ?? '';
   return makeRecord({
     ...rest,

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { FilterOptions } from './types';
 import type { TokenizerSource } from '../model/tokenizer';
-import { type FileJob, type FileJobResult, type PackedPair, unpackPairsFromTransfer } from './process';
+import type { FileJob, FileJobResult } from './process';
+import { type FilterOptions, type PackedPair, unpackPairs } from './types';
 
 /** One message to a worker: a batch of files of one repo, or texts to tokenize. */
 export type BatchRequest =
@@ -214,8 +214,8 @@ export class FilePool {
       } else if ('results' in m) {
         for (const r of m.results) {
           if ('rec' in r && r.rec.text) {
-            r.rec.pairs = unpackPairsFromTransfer(r.rec.pairs as PackedPair[] | undefined, r.rec.text);
-            r.rec.comments = unpackPairsFromTransfer(r.rec.comments as PackedPair[] | undefined, r.rec.text);
+            r.rec.pairs = unpackPairs(r.rec.pairs as PackedPair[] | undefined, r.rec.text);
+            r.rec.comments = unpackPairs(r.rec.comments as PackedPair[] | undefined, r.rec.text);
           }
         }
         p.resolve(m.results);

@@ -1,6 +1,6 @@
 // One file's bytes -> a FileRecord: content filters, secret redaction, dedup
 // fingerprints and extracted pairs. Pure given its inputs, so it is cached by blob.
-import { type FileRecord, type FilterOptions, makeRecord, type RawPair, type SkipReason } from './types';
+import { type FileRecord, type FilterOptions, makeRecord, type SkipReason } from './types';
 import { checkContent, decodeText } from './filters';
 import { languageOf, pathHeader, type LanguageInfo } from './languages';
 import { redactSecrets } from './secrets';
@@ -80,31 +80,4 @@ export async function processJob(root: string, job: FileJob, filters: FilterOpti
   }
   const rec = await processFile(job.path, bytes, job.info, filters);
   return { rec: makeRecord({ ...rec, bytes: bytes.byteLength }) };
-}
-
-/** A pair whose completion is a slice of the record's text, sent as [start, length]. */
-export type PackedPair = { name: string; prompt: string; completion?: string; c?: [number, number] };
-
-/**
- * Pairs for the trip to the main thread: a completion that is a slice of the text goes
- * as its offsets (the main thread slices it back, sharing the text's memory). Pairs come
- * in document order, so each search starts where the last pair began.
- */
-export function packPairsForTransfer(pairs: RawPair[] | undefined, text: string): PackedPair[] | undefined {
-  if (!pairs) {
-    return undefined;
-  }
-  let from = 0;
-  return pairs.map((p) => {
-    const at = text.indexOf(p.completion, from);
-    if (at < 0) {
-      return { name: p.name, prompt: p.prompt, completion: p.completion };
-    }
-    from = at;
-    return { name: p.name, prompt: p.prompt, c: [at, p.completion.length] };
-  });
-}
-
-export function unpackPairsFromTransfer(pairs: PackedPair[] | undefined, text: string): RawPair[] | undefined {
-  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? '') }));
 }

@@ -193,3 +193,30 @@ export interface Dataset {
   valPairs: Example[];
   stats: DatasetStats;
 }
+
+/** A pair whose completion is a slice of the record's text, as [start, length] (the cache and the workers' replies). */
+export type PackedPair = { name: string; prompt: string; completion?: string; c?: [number, number] };
+
+/**
+ * Pairs with each completion that is a slice of the text given as its offsets (sliced
+ * back, it shares the text's memory). Pairs come in document order, so each search
+ * starts where the last pair began.
+ */
+export function packPairs(pairs: RawPair[] | undefined, text: string): PackedPair[] | undefined {
+  if (!pairs) {
+    return undefined;
+  }
+  let from = 0;
+  return pairs.map((p) => {
+    const at = text.indexOf(p.completion, from);
+    if (at < 0) {
+      return { name: p.name, prompt: p.prompt, completion: p.completion };
+    }
+    from = at;
+    return { name: p.name, prompt: p.prompt, c: [at, p.completion.length] };
+  });
+}
+
+export function unpackPairs(pairs: PackedPair[] | undefined, text: string): RawPair[] | undefined {
+  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? '') }));
+}

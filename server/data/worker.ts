@@ -3,8 +3,8 @@
 // tokenizes a batch of texts, one batch at a time in arrival order, and posts the
 // results back in the batch's order.
 import { parentPort } from 'node:worker_threads';
-import { type FileJobResult, packPairsForTransfer, processJob } from './process';
-import type { FileRecord } from './types';
+import { type FileJobResult, processJob } from './process';
+import { type FileRecord, packPairs } from './types';
 import { CodeTokenizer } from '../model/tokenizer';
 import type { BatchReply, BatchRequest } from './pool';
 
@@ -36,8 +36,8 @@ async function runBatch(req: BatchRequest): Promise<void> {
       if ('rec' in r && r.rec.text) {
         // Completions travel as offsets into the text (see pool.ts, which unpacks them).
         const text = r.rec.text;
-        r.rec.pairs = packPairsForTransfer(r.rec.pairs, text) as FileRecord['pairs'];
-        r.rec.comments = packPairsForTransfer(r.rec.comments, text) as FileRecord['comments'];
+        r.rec.pairs = packPairs(r.rec.pairs, text) as FileRecord['pairs'];
+        r.rec.comments = packPairs(r.rec.comments, text) as FileRecord['comments'];
       }
       results.push(r);
     }
