@@ -311,7 +311,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
         if (text.length === 0) {
           continue;
         }
-        const key = TokenCache.keyOf(text);
+        const key = tc.keyOf(text);
         if (!todo.has(key) && !tc.has(key)) {
           todo.set(key, text);
           todoChars += text.length;

@@ -17,9 +17,17 @@ export class TokenCache {
     readonly map: TokenMap = new Map<string, Int32Array>(),
   ) {}
 
-  /** The cache key of a text. */
-  static keyOf(text: string): string {
-    return crypto.createHash('sha1').update(text).digest('base64');
+  /** Keys already computed in this run (the pre-pass and `encode` ask for the same texts). */
+  private readonly keys = new Map<string, string>();
+
+  /** The cache key of a text: its sha1. */
+  keyOf(text: string): string {
+    let key = this.keys.get(text);
+    if (key === undefined) {
+      key = crypto.createHash('sha1').update(text).digest('base64');
+      this.keys.set(text, key);
+    }
+    return key;
   }
 
   /** Whether a text's ids are known (without counting a hit or a miss). */
@@ -45,7 +53,7 @@ export class TokenCache {
     if (text.length === 0) {
       return new Int32Array(0);
     }
-    const key = TokenCache.keyOf(text);
+    const key = this.keyOf(text);
     const hit = this.map.get(key);
     if (hit) {
       this.hits++;
