@@ -324,6 +324,7 @@ export class CodetuneService {
 
   dispose(): void {
     this.training.cancel();
+    void this.training.finished.then(() => this.training.close()); // after the cancel keeps its checkpoint
     this.merged.clear();
     this.engine?.dispose();
     this.engine = null;

@@ -30,6 +30,11 @@ interface RunningJob {
 
 export class TrainingManager {
   private job: RunningJob | null = null;
+  /**
+   * The training thread, kept between jobs: training the same folder again rebuilds its
+   * dataset from the data cache the last job left in memory (only changed files are read).
+   */
+  private worker: import('../train').TrainWorker | null = null;
   /** Resolves when the current job has been reported (tests and shutdown wait on it). */
   finished: Promise<void> = Promise.resolve();
 
@@ -66,9 +71,10 @@ export class TrainingManager {
       throw new CodetuneError('NOT_FOUND', `${repo}: no such folder`);
     }
     const work = path.join(this.settings.storagePath, 'training', crypto.randomBytes(6).toString('hex'));
-    const { startTraining } = await import('../train');
+    const { TrainWorker } = await import('../train');
+    this.worker ??= new TrainWorker();
     let reportedId = '';
-    const job = startTraining({ backend: this.settings.backend, ...this.settings.training, ...options, repo, model, out: path.join(work, 'adapter') }, (m) => {
+    const job = this.worker.run({ backend: this.settings.backend, ...this.settings.training, ...options, repo, model, out: path.join(work, 'adapter') }, (m) => {
       if (m.type === 'progress') {
         if (this.job) {
           this.job.progress = m.progress;
@@ -114,5 +120,11 @@ export class TrainingManager {
     }
     j.cancel();
     return true;
+  }
+
+  /** Stop the training thread (a running job ends with an error). */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = null;
   }
 }

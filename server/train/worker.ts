@@ -1,7 +1,10 @@
-// The training worker (worker_threads). Receives TrainOptions as workerData, posts
-// TrainWorkerMessage events (progress, log, done, error) and stops at the next step
-// boundary when it gets {type: 'cancel'}. Bundled as dist/train-worker.js.
-import { parentPort, workerData } from 'node:worker_threads';
+// The training worker (worker_threads). It runs jobs one at a time, each sent as
+// {type: 'run', opts}, and posts TrainWorkerMessage events (progress, log, done, error)
+// for the job; {type: 'cancel'} stops the running job at the next step boundary. The
+// thread outlives its jobs: a later job on the same repo rebuilds its dataset from the
+// in-memory data cache of the one before (server/data), changing only what changed.
+// Bundled as dist/train-worker.js.
+import { parentPort } from 'node:worker_threads';
 import { describeError, isCodetuneError } from '../errors';
 import type { TrainWorkerMessage } from '../protocol';
 import type { TrainOptions } from './options';
@@ -12,22 +15,35 @@ if (!parentPort) {
 }
 const port = parentPort;
 let cancelled = false;
-port.on('message', (m: unknown) => {
-  if (m && typeof m === 'object' && (m as { type?: unknown }).type === 'cancel') {
-    cancelled = true;
-  }
-});
+let running = false;
 const post = (m: TrainWorkerMessage): void => port.postMessage(m);
 
-runTraining(workerData as TrainOptions, { emit: post, shouldStop: () => cancelled }).then(
-  (done) => {
-    post({ type: 'done', done });
-    port.close();
-  },
-  (e: unknown) => {
-    const code = isCodetuneError(e) ? e.code : 'INTERNAL';
-    const message = isCodetuneError(e) ? describeError(e) : `internal error: ${describeError(e)}${process.env.CODETUNE_DEBUG ? `\n${(e as Error)?.stack ?? ''}` : ''}`;
-    post({ type: 'error', error: { code, message } });
-    port.close();
-  },
-);
+function run(opts: TrainOptions): void {
+  if (running) {
+    post({ type: 'error', error: { code: 'TRAINING_BUSY', message: 'the training worker is already running a job' } });
+    return;
+  }
+  running = true;
+  cancelled = false;
+  runTraining(opts, { emit: post, shouldStop: () => cancelled }).then(
+    (done) => {
+      running = false;
+      post({ type: 'done', done });
+    },
+    (e: unknown) => {
+      running = false;
+      const code = isCodetuneError(e) ? e.code : 'INTERNAL';
+      const message = isCodetuneError(e) ? describeError(e) : `internal error: ${describeError(e)}${process.env.CODETUNE_DEBUG ? `\n${(e as Error)?.stack ?? ''}` : ''}`;
+      post({ type: 'error', error: { code, message } });
+    },
+  );
+}
+
+port.on('message', (m: unknown) => {
+  const type = m && typeof m === 'object' ? (m as { type?: unknown }).type : undefined;
+  if (type === 'cancel') {
+    cancelled = true;
+  } else if (type === 'run') {
+    run((m as { opts: TrainOptions }).opts);
+  }
+});
