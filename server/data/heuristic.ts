@@ -20,9 +20,11 @@ export function commentBlocks(text: string, marker: string | undefined, header: 
   // Per line, in one pass: indentation (as trimStart counts it), blank, comment.
   const indent = new Int32Array(n);
   const comment = new Uint8Array(n);
+  const lineStart = new Int32Array(n);
   const notMarker = marker === '//' ? '///' : '#!';
   for (let i = 0; i < n; i++) {
     const l = lines[i];
+    lineStart[i] = i === 0 ? 0 : lineStart[i - 1] + lines[i - 1].length + 1;
     let k = 0;
     while (k < l.length && isSpace(l.charCodeAt(k))) {
       k++;
@@ -62,6 +64,7 @@ export function commentBlocks(text: string, marker: string | undefined, header: 
       name: '',
       prompt: `${header}${lines.slice(i, j).map(strip).join('\n')}\n`,
       completion: `${lines.slice(j, k).map(strip).join('\n')}\n`,
+      at: ind === 0 ? lineStart[j] : undefined, // unindented: a slice of the text
     });
     i = k - 1;
   }

@@ -246,7 +246,8 @@ function makePair(d: DefInfo, kids: Array<Node | null>, at: number, spec: Spec, 
     }
     const bodyIndent = ' '.repeat(Math.max(0, first.startPosition.column - indent));
     const signature = dedentTail(src.slice(anchor.startIndex, body.startIndex).trimEnd(), indent);
-    return { name, prompt: `${header}${signature}\n${renderComment(doc, '"""', bodyIndent)}\n`, completion: completion.endsWith('\n') ? completion : `${completion}\n` };
+    // Not dedented (a top-level def), the completion is the text from `lineStart` on.
+    return { name, prompt: `${header}${signature}\n${renderComment(doc, '"""', bodyIndent)}\n`, completion: completion.endsWith('\n') ? completion : `${completion}\n`, at: indent === 0 ? lineStart : undefined };
   }
   const raw = docAbove(kids, at, spec, src);
   if (!raw) {
@@ -267,7 +268,8 @@ function makePair(d: DefInfo, kids: Array<Node | null>, at: number, spec: Spec, 
   if (bodyLines(completion, 3) < 3) {
     return null;
   }
-  return { name, prompt: `${header}${renderComment(doc, styleOf(raw))}\n${signature}`, completion: `${completion}\n` };
+  const from = indent === 0 ? body.startIndex - (sigRaw.length - signature.length) : undefined;
+  return { name, prompt: `${header}${renderComment(doc, styleOf(raw))}\n${signature}`, completion: `${completion}\n`, at: from };
 }
 
 function walk(container: Node, spec: Spec, src: string, header: string, out: RawPair[], depth: number): void {

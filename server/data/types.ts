@@ -115,6 +115,8 @@ export interface RawPair {
   prompt: string;
   completion: string;
   name: string;
+  /** Where the completion may start in the file's text, when it may be a slice of it (packPairs checks). */
+  at?: number;
 }
 
 /** What the pipeline learned about one blob at one path; cached by blob id + path. */
@@ -199,22 +201,15 @@ export type PackedPair = { name: string; prompt: string; completion?: string; c?
 
 /**
  * Pairs with each completion that is a slice of the text given as its offsets (sliced
- * back, it shares the text's memory). Pairs come in document order, so each search
- * starts where the last pair began.
+ * back, it shares the text's memory). The extractors say where a completion may be a
+ * slice (`at`); that is checked here, and anything else is kept as a string. (Searching
+ * the text for each completion instead cost a scan to the end of the file for every
+ * completion that is not a slice: indented bodies are dedented.)
  */
 export function packPairs(pairs: RawPair[] | undefined, text: string): PackedPair[] | undefined {
-  if (!pairs) {
-    return undefined;
-  }
-  let from = 0;
-  return pairs.map((p) => {
-    const at = text.indexOf(p.completion, from);
-    if (at < 0) {
-      return { name: p.name, prompt: p.prompt, completion: p.completion };
-    }
-    from = at;
-    return { name: p.name, prompt: p.prompt, c: [at, p.completion.length] };
-  });
+  return pairs?.map((p) =>
+    p.at !== undefined && text.startsWith(p.completion, p.at) ? { name: p.name, prompt: p.prompt, c: [p.at, p.completion.length] } : { name: p.name, prompt: p.prompt, completion: p.completion },
+  );
 }
 
 export function unpackPairs(pairs: PackedPair[] | undefined, text: string): RawPair[] | undefined {
