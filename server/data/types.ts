@@ -213,5 +213,5 @@ export function packPairs(pairs: RawPair[] | undefined, text: string): PackedPai
 }
 
 export function unpackPairs(pairs: PackedPair[] | undefined, text: string): RawPair[] | undefined {
-  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? '') }));
+  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? ''), at: p.c?.[0] }));
 }

@@ -25,9 +25,16 @@ test('every secret kind, planted in code, config, .env and a JS string, is redac
   try {
     const jsonl = path.join(out, 'data.jsonl');
     const statsFile = path.join(out, 'stats.json');
-    const r = runCli(['dataset', '--repo', repo, '--out', jsonl, '--stats', statsFile, '--no-cache']);
+    // With the incremental cache on, in a folder of the test's: its files are outputs too.
+    const cacheHome = path.join(out, 'cache-home');
+    const r = runCli(['dataset', '--repo', repo, '--out', jsonl, '--stats', statsFile], { env: { XDG_CACHE_HOME: cacheHome } });
     assert.equal(r.status, 0, r.stderr);
-    const outputs = [fs.readFileSync(jsonl, 'utf8'), fs.readFileSync(statsFile, 'utf8'), r.stdout, r.stderr];
+    const cacheFiles = (fs.readdirSync(cacheHome, { recursive: true }) as string[]).map((f) => path.join(cacheHome, f)).filter((f) => fs.statSync(f).isFile());
+    assert.ok(cacheFiles.some((f) => /records-[0-9a-f]+\.bin$/.test(f)), 'the cache was written');
+    // Shard strings are latin-1 or UTF-16: read each file both ways.
+    const cached = cacheFiles.flatMap((f) => [fs.readFileSync(f).toString('latin1'), fs.readFileSync(f).toString('utf16le'), fs.readFileSync(f).subarray(1).toString('utf16le')]);
+    assert.ok(cached.some((c) => c.includes(placeholder(planted[0][0]))), 'the cache holds the redacted text');
+    const outputs = [fs.readFileSync(jsonl, 'utf8'), fs.readFileSync(statsFile, 'utf8'), r.stdout, r.stderr, ...cached];
     for (const [kind, secret] of planted) {
       for (const o of outputs) {
         assert.ok(!o.includes(secret), `a ${kind} value leaked`);

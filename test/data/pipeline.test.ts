@@ -190,9 +190,20 @@ test('a corrupt or foreign cache is ignored, and a one-file change rewrites only
     await buildDataset({ repo, cacheDir });
     const changed = shards.filter((f) => fs.readFileSync(path.join(cacheDir, f), 'utf8') !== before.get(f));
     assert.ok(changed.length >= 1 && changed.length <= 2, `only the shards of the old and new blob are rewritten, not ${changed.length}`);
-    for (const f of fs.readdirSync(cacheDir)) {
-      fs.writeFileSync(path.join(cacheDir, f), f.endsWith('0.json') ? '{not json' : '{"format":1,"key":"other","entries":{}}');
-    }
+    // Damage every shard file, each in one of five ways; nothing of them may be used.
+    const files = fs.readdirSync(cacheDir).sort();
+    files.forEach((f, i) => {
+      const file = path.join(cacheDir, f);
+      const buf = fs.readFileSync(file);
+      const damaged = [
+        Buffer.from('{not a shard'), // garbage
+        buf.subarray(0, Math.floor(buf.length / 2)), // truncated
+        Buffer.concat([buf, Buffer.from('x')]), // trailing bytes
+        Buffer.from(buf.toString('latin1').replace(/"format":\d+/, '"format":1'), 'latin1'), // another format
+        Buffer.from(buf.toString('latin1').replace(/"key":"[^"]*"/, (m) => m.replace(/[0-9a-f]/, 'x')), 'latin1'), // another key
+      ][i % 5];
+      fs.writeFileSync(file, damaged);
+    });
     const again = await buildDataset({ repo, cacheDir });
     const full = await buildDataset({ repo, cacheDir: null });
     assert.equal(again.stats.cache.hits, 0);
