@@ -10,14 +10,16 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { TokenizerSource } from '../model/tokenizer';
 import type { FileJob, FileJobResult } from './process';
-import { type FilterOptions, type PackedPair, unpackPairs } from './types';
+import { decodeResults } from './shard';
+import type { FilterOptions } from './types';
 
 /** One message to a worker: a batch of files of one repo, or texts to tokenize. */
 export type BatchRequest =
   | { id: number; kind: 'files'; root: string; filters: FilterOptions; jobs: FileJob[] }
   | { id: number; kind: 'tokenize'; tokenizer: TokenizerSource; key: string; texts: string[] };
 
-export type BatchReply = { id: number; results: FileJobResult[] } | { id: number; ids: Int32Array[] } | { id: number; error: string };
+/** Results of a files batch come as one buffer in the format of shard.ts. */
+export type BatchReply = { id: number; buf: Uint8Array } | { id: number; ids: Int32Array[] } | { id: number; error: string };
 
 /**
  * How to start a worker: `$CODETUNE_DATA_WORKER` (a built `data-worker.js`; the bench
@@ -209,18 +211,14 @@ export class FilePool {
       this.idle.push(w);
     }
     if (p) {
-      if ('ids' in m) {
-        p.resolve(m.ids);
-      } else if ('results' in m) {
-        for (const r of m.results) {
-          if ('rec' in r && r.rec.text) {
-            r.rec.pairs = unpackPairs(r.rec.pairs as PackedPair[] | undefined, r.rec.text);
-            r.rec.comments = unpackPairs(r.rec.comments as PackedPair[] | undefined, r.rec.text);
-          }
+      try {
+        // A reply that does not decode fails its batch (the caller redoes it in its own thread).
+        if ('error' in m) {
+          throw new Error(m.error);
         }
-        p.resolve(m.results);
-      } else {
-        p.reject(new Error(m.error));
+        p.resolve('ids' in m ? m.ids : decodeResults(m.buf));
+      } catch (e) {
+        p.reject(e instanceof Error ? e : new Error(String(e)));
       }
     }
     this.dispatch();

@@ -195,23 +195,3 @@ export interface Dataset {
   valPairs: Example[];
   stats: DatasetStats;
 }
-
-/** A pair whose completion is a slice of the record's text, as [start, length] (the cache and the workers' replies). */
-export type PackedPair = { name: string; prompt: string; completion?: string; c?: [number, number] };
-
-/**
- * Pairs with each completion that is a slice of the text given as its offsets (sliced
- * back, it shares the text's memory). The extractors say where a completion may be a
- * slice (`at`); that is checked here, and anything else is kept as a string. (Searching
- * the text for each completion instead cost a scan to the end of the file for every
- * completion that is not a slice: indented bodies are dedented.)
- */
-export function packPairs(pairs: RawPair[] | undefined, text: string): PackedPair[] | undefined {
-  return pairs?.map((p) =>
-    p.at !== undefined && text.startsWith(p.completion, p.at) ? { name: p.name, prompt: p.prompt, c: [p.at, p.completion.length] } : { name: p.name, prompt: p.prompt, completion: p.completion },
-  );
-}
-
-export function unpackPairs(pairs: PackedPair[] | undefined, text: string): RawPair[] | undefined {
-  return pairs?.map((p) => ({ name: p.name, prompt: p.prompt, completion: p.c ? text.slice(p.c[0], p.c[0] + p.c[1]) : (p.completion ?? ''), at: p.c?.[0] }));
-}

@@ -4,7 +4,7 @@
 // results back in the batch's order.
 import { parentPort } from 'node:worker_threads';
 import { type FileJobResult, processJob } from './process';
-import { type FileRecord, packPairs } from './types';
+import { encodeResults } from './shard';
 import { CodeTokenizer } from '../model/tokenizer';
 import type { BatchReply, BatchRequest } from './pool';
 
@@ -32,16 +32,11 @@ async function runBatch(req: BatchRequest): Promise<void> {
   try {
     const results: FileJobResult[] = [];
     for (const job of req.jobs) {
-      const r = await processJob(req.root, job, req.filters);
-      if ('rec' in r && r.rec.text) {
-        // Completions travel as offsets into the text (see pool.ts, which unpacks them).
-        const text = r.rec.text;
-        r.rec.pairs = packPairs(r.rec.pairs, text) as FileRecord['pairs'];
-        r.rec.comments = packPairs(r.rec.comments, text) as FileRecord['comments'];
-      }
-      results.push(r);
+      results.push(await processJob(req.root, job, req.filters));
     }
-    parentPort?.postMessage({ id: req.id, results } satisfies BatchReply);
+    // One buffer, moved to the main thread (see shard.ts): completions travel as offsets into the text.
+    const buf = encodeResults(results);
+    parentPort?.postMessage({ id: req.id, buf } satisfies BatchReply, [buf.buffer as ArrayBuffer]);
   } catch (e) {
     parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e) } satisfies BatchReply);
   }
