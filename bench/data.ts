@@ -15,6 +15,9 @@ import { printTable, writeResults } from './_util';
 
 const REAL_PACKAGE = 'lodash@4.17.21';
 
+/** Warm full builds timed per case (the best counts). Fewer leave the code less optimised, flattering the rebuild fractions. */
+const WARM_RUNS = 6;
+
 function git(dir: string, ...args: string[]): void {
   execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
 }
@@ -49,7 +52,11 @@ function realRepo(root: string): string {
 interface CaseResult {
   files: number;
   mb: number;
-  /** Full build without tokenization, warm: the best of two runs after the first (worker threads started, code compiled). */
+  /**
+   * Full build without tokenization, warm: the best of WARM_RUNS runs after the first
+   * (worker threads started, code compiled and optimised, as in a server that has built
+   * before). The rebuild fractions divide by this.
+   */
   full_s: number;
   files_per_s: number;
   mb_per_s: number;
@@ -65,20 +72,34 @@ interface CaseResult {
   full_tokenized_s: number;
   files_per_s_tokenized: number;
   /**
-   * Rebuild after a one-file change with the cache on disk, over the warm full build: a
-   * new process reads the cache first. This is what `codetune dataset` and a training
-   * run (which builds its dataset in a fresh worker thread) get today.
+   * Rebuild after a one-file change, over the warm full build, in the process that built
+   * before (its cache and last run kept in memory). This is what "Train on this repo"
+   * gets from the second run on: the language server keeps its training thread, which
+   * builds the dataset, between jobs.
    */
   incremental_s: number;
   incremental_fraction: number;
+  /** The same, with the in-memory cache dropped first: the cache is read from disk. */
+  incremental_from_disk_s: number;
+  incremental_fraction_from_disk: number;
   /** The same over CPU time (the full build's CPU includes its worker threads). */
-  incremental_fraction_cpu: number;
-  /** The same in the process that built before, its cache and last run kept in memory. */
-  incremental_in_process_s: number;
-  incremental_fraction_in_process: number;
+  incremental_fraction_from_disk_cpu: number;
+  /**
+   * `codetune dataset` runs, each a new process: the build's own time (stats.timings.total)
+   * with an empty cache, then after a one-file change with the cache on disk; the
+   * fraction is the second over the first. The whole process (node start, writing the
+   * JSONL) is reported next to it.
+   */
+  new_process_full_s: number;
+  new_process_incremental_s: number;
+  incremental_fraction_new_process: number;
+  new_process_full_wall_s: number;
+  new_process_incremental_wall_s: number;
   incremental_tokenized_s: number;
+  incremental_tokenized_from_disk_s: number;
+  /** Tokenized rebuilds over the tokenized full build: in process, and from disk. */
   incremental_fraction_tokenized: number;
-  incremental_fraction_tokenized_in_process: number;
+  incremental_fraction_tokenized_from_disk: number;
   examples: Record<string, number>;
   stats: DatasetStats;
 }
@@ -112,10 +133,10 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   process.stderr.write(`[${name}] full build (no tokenizer), first in this process...\n`);
   await FilePool.closeShared(); // the first build starts its worker threads, as a CLI run does
   const [full, coldS] = await build({ repo, cacheDir: null });
-  process.stderr.write(`[${name}]   ${coldS.toFixed(2)} s; full build (no tokenizer), warm, 3 times...\n`);
+  process.stderr.write(`[${name}]   ${coldS.toFixed(2)} s; full build (no tokenizer), warm, ${WARM_RUNS} times...\n`);
   let fullS = Infinity;
   let fullCpu = Infinity;
-  for (let rep = 0; rep < 3; rep++) {
+  for (let rep = 0; rep < WARM_RUNS; rep++) {
     const [, s, cpu] = await build({ repo, cacheDir: null });
     fullS = Math.min(fullS, s);
     fullCpu = Math.min(fullCpu, cpu);
@@ -141,10 +162,12 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   };
   process.stderr.write(`[${name}]   ${fullS.toFixed(2)} s; warm a cache, then rebuilds after a one-file change...\n`);
   await build({ repo, cacheDir: cacheA });
-  const [incS, incCpu] = await incremental(cacheA, undefined, true);
+  const [incDiskS, incDiskCpu] = await incremental(cacheA, undefined, true);
   const [incMemS] = await incremental(cacheA, undefined, false);
   DataCache.clearMemory();
-  process.stderr.write(`[${name}]   rebuild ${incMemS.toFixed(3)} s in process, ${incS.toFixed(3)} s from disk; full build (Qwen tokenizer)...\n`);
+  process.stderr.write(`[${name}]   rebuild ${incMemS.toFixed(3)} s in process, ${incDiskS.toFixed(3)} s from disk; new processes (the CLI)...\n`);
+  const cli = newProcessRuns(repo, work, () => changed(++edit));
+  process.stderr.write(`[${name}]   CLI build ${cli.full.toFixed(2)} s, rebuild ${cli.incremental.toFixed(3)} s; full build (Qwen tokenizer)...\n`);
   const [fullTok, fullTokS] = await build({ repo, cacheDir: null, tokenizer: tok });
   process.stderr.write(`[${name}]   ${fullTokS.toFixed(1)} s; warm a tokenized cache, then rebuilds after a one-file change...\n`);
   await build({ repo, cacheDir: cacheB, tokenizer: tok });
@@ -169,17 +192,54 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     load_avg: os.loadavg()[0],
     full_tokenized_s: fullTokS,
     files_per_s_tokenized: files / fullTokS,
-    incremental_s: incS,
-    incremental_fraction: incS / fullS,
-    incremental_fraction_cpu: incCpu / fullCpu,
-    incremental_in_process_s: incMemS,
-    incremental_fraction_in_process: incMemS / fullS,
-    incremental_tokenized_s: incTokS,
-    incremental_fraction_tokenized: incTokS / fullTokS,
-    incremental_fraction_tokenized_in_process: incTokMemS / fullTokS,
+    incremental_s: incMemS,
+    incremental_fraction: incMemS / fullS,
+    incremental_from_disk_s: incDiskS,
+    incremental_fraction_from_disk: incDiskS / fullS,
+    incremental_fraction_from_disk_cpu: incDiskCpu / fullCpu,
+    new_process_full_s: cli.full,
+    new_process_incremental_s: cli.incremental,
+    incremental_fraction_new_process: cli.incremental / cli.full,
+    new_process_full_wall_s: cli.fullWall,
+    new_process_incremental_wall_s: cli.incrementalWall,
+    incremental_tokenized_s: incTokMemS,
+    incremental_tokenized_from_disk_s: incTokS,
+    incremental_fraction_tokenized: incTokMemS / fullTokS,
+    incremental_fraction_tokenized_from_disk: incTokS / fullTokS,
     examples: fullTok.examples.byType,
     stats: fullTok,
   };
+}
+
+/**
+ * `codetune dataset` (the bundled CLI) in new processes, with a cache folder of its own:
+ * the best of 3 builds with an empty cache, then the best of 3 rebuilds after a one-file
+ * change each. Build time is the CLI's own stats.timings.total; wall time is the process's.
+ */
+function newProcessRuns(repo: string, work: string, change: () => void): { full: number; incremental: number; fullWall: number; incrementalWall: number } {
+  const cli = path.join(__dirname, '..', 'dist', 'cli.js');
+  const cacheHome = path.join(work, 'cli-cache');
+  const run = (): [number, number] => {
+    const stats = path.join(work, 'cli-stats.json');
+    const t = performance.now();
+    execFileSync(process.execPath, [cli, 'dataset', '--repo', repo, '--out', path.join(work, 'cli.jsonl'), '--stats', stats], { env: { ...process.env, XDG_CACHE_HOME: cacheHome }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const wall = (performance.now() - t) / 1000;
+    const st = JSON.parse(fs.readFileSync(stats, 'utf8')) as DatasetStats;
+    return [st.timings.total / 1000, wall];
+  };
+  let full: [number, number] = [Infinity, Infinity];
+  for (let rep = 0; rep < 3; rep++) {
+    fs.rmSync(cacheHome, { recursive: true, force: true });
+    const r = run();
+    full = [Math.min(full[0], r[0]), Math.min(full[1], r[1])];
+  }
+  let inc: [number, number] = [Infinity, Infinity];
+  for (let rep = 0; rep < 3; rep++) {
+    change();
+    const r = run();
+    inc = [Math.min(inc[0], r[0]), Math.min(inc[1], r[1])];
+  }
+  return { full: full[0], incremental: inc[0], fullWall: full[1], incrementalWall: inc[1] };
 }
 
 const CASES = ['generated', 'real'] as const;
@@ -244,9 +304,10 @@ export default async function bench(args: string[]): Promise<void> {
     'MB/s per cpu-s': c.mb_per_s_cpu,
     'files/s tok': c.files_per_s_tokenized,
     'incr frac': c.incremental_fraction,
-    'incr frac in proc': c.incremental_fraction_in_process,
+    'incr frac disk': c.incremental_fraction_from_disk,
+    'incr frac new proc': c.incremental_fraction_new_process,
     'incr frac tok': c.incremental_fraction_tokenized,
-    'incr frac tok mem': c.incremental_fraction_tokenized_in_process,
+    'incr frac tok disk': c.incremental_fraction_tokenized_from_disk,
     pair: c.examples.pair,
     comment: c.examples.comment,
     fim: c.examples.fim,
