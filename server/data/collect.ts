@@ -20,10 +20,16 @@ export interface RepoListing {
   root: string;
   commit: string;
   files: TrackedFile[];
-  /** Paths whose work-tree content differs from the index (or is gone). */
+  /**
+   * Paths whose work-tree content may differ from the index (or is gone): what
+   * `git diff-files` reported, plus, on a quick rebuild (see `listRepo`), every file
+   * changed since then. Files outside it are as git last found them: clean.
+   */
   modified: Set<string>;
   /** Unix seconds of each path's last commit (missing in a shallow clone's cut-off history is fine). */
   times: Map<string, number>;
+  /** No git process ran: a rebuild with the index and HEAD unchanged (see quickListing). */
+  quick: boolean;
 }
 
 function gitIn(dir: string): SimpleGit {
@@ -31,7 +37,111 @@ function gitIn(dir: string): SimpleGit {
 }
 
 const TIMES = new Map<string, Map<string, number>>();
-const LISTING = new Map<string, { raw: string; files: TrackedFile[]; gitDir: string; stamp: string }>();
+
+/** The last listing of a folder (one folder at a time), and what a quick rebuild needs. */
+interface Listing {
+  raw: string;
+  files: TrackedFile[];
+  gitDir: string;
+  /** `indexStamp` before the listing was read. */
+  stamp: string;
+  root: string;
+  commit: string;
+  /** `headStamp` before HEAD was read (null: no quick rebuilds). */
+  head: string | null;
+  modified: Set<string>;
+  /** How many of `modified` git reported (the rest were seen changing since). */
+  gitModified: number;
+  /**
+   * Per file of `files`: size, mtime, ctime, inode, taken just before git last checked
+   * the work tree (NaN: gone). null: none, or one with a file changed within RACY_MS
+   * of it (its stat might not show a change made right after).
+   */
+  snap: Float64Array | null;
+}
+
+/** Files seen changing since git last looked, beyond which git is asked again (and `modified` starts over). */
+const MAX_SEEN_CHANGING = 32;
+const LISTING = new Map<string, Listing>();
+
+/**
+ * A file changed this close (ms) before a stat snapshot could change again without its
+ * stat changing (file times tick by the kernel's coarse clock; some file systems keep
+ * whole seconds): such files count as changed, as git counts "racily clean" ones.
+ */
+const RACY_MS = 2000;
+
+function statSig(p: string): string {
+  const st = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}` : '-';
+}
+
+/**
+ * What HEAD points at, as file stamps: HEAD itself, the loose ref it names and
+ * packed-refs (every commit, checkout or reset rewrites one of them). null where refs
+ * live elsewhere (a linked worktree, the reftable backend) or cannot be read: then git
+ * is asked every time.
+ */
+function headStamp(gitDir: string): string | null {
+  try {
+    if (fs.existsSync(path.join(gitDir, 'commondir')) || fs.existsSync(path.join(gitDir, 'reftable'))) {
+      return null;
+    }
+    const head = fs.readFileSync(path.join(gitDir, 'HEAD'), 'utf8');
+    const ref = /^ref: (refs\/[^\n]+)\n?$/.exec(head);
+    return [head, ref ? statSig(path.join(gitDir, ref[1])) : '', statSig(path.join(gitDir, 'packed-refs'))].join('|');
+  } catch {
+    return null;
+  }
+}
+
+/** lstat, undefined when the path is gone (the options form of lstatSync is a third slower). */
+function lstatOrNone(p: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** lstat of every listed file (submodules aside), 4 numbers each; null when one changed within RACY_MS of now. */
+function snapshot(root: string, files: TrackedFile[]): Float64Array | null {
+  const out = new Float64Array(4 * files.length);
+  const racyFrom = Date.now() - RACY_MS;
+  for (let i = 0; i < files.length; i++) {
+    const st = files[i].mode === '160000' ? undefined : lstatOrNone(root + path.sep + files[i].path);
+    if (st && (st.mtimeMs >= racyFrom || st.ctimeMs >= racyFrom)) {
+      return null;
+    }
+    out[4 * i] = st ? st.size : NaN;
+    out[4 * i + 1] = st ? st.mtimeMs : NaN;
+    out[4 * i + 2] = st ? st.ctimeMs : NaN;
+    out[4 * i + 3] = st ? st.ino : NaN;
+  }
+  return out;
+}
+
+/**
+ * A rebuild in the same process with the index and HEAD as they were: no git process.
+ * Every file is lstat-ed; one whose stat differs from the snapshot taken before git
+ * last looked joins `modified` (until git is asked again), so the pipeline reads and
+ * hashes it. Files outside `modified` are unchanged since git found them clean.
+ */
+function quickListing(known: Listing, times: Map<string, number>): RepoListing {
+  const { files, snap } = known;
+  for (let i = 0; i < files.length; i++) {
+    if (files[i].mode === '160000' || known.modified.has(files[i].path)) {
+      continue;
+    }
+    const st = lstatOrNone(known.root + path.sep + files[i].path);
+    const k = 4 * i;
+    const same = st ? st.size === snap![k] && st.mtimeMs === snap![k + 1] && st.ctimeMs === snap![k + 2] && st.ino === snap![k + 3] : Number.isNaN(snap![k]);
+    if (!same) {
+      known.modified.add(files[i].path);
+    }
+  }
+  return { root: known.root, commit: known.commit, files, modified: new Set(known.modified), times, quick: true };
+}
 
 /** The index file's inode, size and change time ('' when it cannot be read). */
 function indexStamp(gitDir: string): string {
@@ -63,6 +173,16 @@ export async function listRepo(dir: string): Promise<RepoListing> {
   const known = LISTING.get(abs);
   const indexNow = known ? indexStamp(known.gitDir) : '';
   const listed = known && indexNow !== '' && indexNow === known.stamp ? known : null;
+  // Stamped before git is asked, so a change while it answers is seen next time.
+  const headNow = known ? headStamp(known.gitDir) : null;
+  const knownTimes = listed ? TIMES.get(`${abs}\0${listed.commit}`) : undefined;
+  if (listed && headNow !== null && headNow === listed.head && listed.snap && knownTimes && listed.modified.size <= listed.gitModified + MAX_SEEN_CHANGING) {
+    return quickListing(listed, knownTimes);
+  }
+  // From the second listing on, a stat snapshot of the files last listed, taken before
+  // `git diff-files` runs, lets the next rebuild skip git (see quickListing); it is kept
+  // if git lists the same files again.
+  const snap = known ? snapshot(known.root, known.files) : null;
   const [top, lsOut, diffOut] = await Promise.all([
     git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir', '--verify', '-q', 'HEAD^{commit}']).catch(() => ''),
     listed ? listed.raw : git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']).catch(() => null),
@@ -98,16 +218,27 @@ export async function listRepo(dir: string): Promise<RepoListing> {
     TIMES.set(timesKey, times);
   }
   // The same index listing as last time gives the same (parsed, sorted) array back.
+  const realRoot = fs.realpathSync(root);
+  const modified = new Set(splitZ(diff));
   let files = LISTING.get(abs);
   if (!files || files.raw !== ls || files.gitDir !== gitDir) {
     // Stamped before ls-files ran: an index write after the stamp is seen next time.
-    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: indexNow };
+    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: indexNow, root: realRoot, commit, head: null, modified, gitModified: modified.size, snap: null };
     LISTING.clear();
     LISTING.set(abs, files);
-  } else if (!listed) {
-    files.stamp = indexNow; // listed again with the same answer: trust this stamp next time
+  } else {
+    if (!listed) {
+      files.stamp = indexNow; // listed again with the same answer: trust this stamp next time
+    }
+    const same = files === known && files.root === realRoot;
+    files.root = realRoot;
+    files.commit = commit;
+    files.head = same ? headNow : null;
+    files.modified = modified;
+    files.gitModified = modified.size;
+    files.snap = same ? snap : null;
   }
-  return { root: fs.realpathSync(root), commit, files: files.files, modified: new Set(splitZ(diff)), times };
+  return { root: realRoot, commit, files: files.files, modified: new Set(modified), times, quick: false };
 }
 
 function splitZ(out: string): string[] {
