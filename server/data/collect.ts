@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { CodetuneError } from '../errors';
+import { writeFileAtomic } from '../util/atomic';
 
 export interface TrackedFile {
   /** Path relative to the repo root, with forward slashes. */
@@ -36,7 +37,13 @@ function gitIn(dir: string): SimpleGit {
   return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: false });
 }
 
-const TIMES = new Map<string, Map<string, number>>();
+/** Last-commit times of one folder at one HEAD commit (the last folder listed). */
+interface Times {
+  folder: string;
+  commit: string;
+  times: Map<string, number>;
+}
+let TIMES: Times | null = null;
 
 /** The last listing of a folder (one folder at a time), and what a quick rebuild needs. */
 interface Listing {
@@ -153,8 +160,65 @@ function indexStamp(gitDir: string): string {
   }
 }
 
+/** Files of the `times.json` a cache folder keeps (see lastCommitTimes). */
+const TIMES_FORMAT = 1;
+
+function readTimes(file: string, folder: string): Times | null {
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { format?: unknown; folder?: unknown; commit?: unknown; times?: unknown };
+    if (doc.format !== TIMES_FORMAT || doc.folder !== folder || typeof doc.commit !== 'string' || typeof doc.times !== 'object' || doc.times === null) {
+      return null;
+    }
+    return { folder, commit: doc.commit, times: new Map(Object.entries(doc.times as Record<string, number>)) };
+  } catch {
+    return null; // missing or damaged: walk the history again
+  }
+}
+
+/**
+ * Each file's last-commit time at HEAD `commit`. Kept in memory for the last folder and,
+ * with a cache folder, in its `times.json`, so a new process does not walk the history
+ * again (on a long history `git log --name-only` takes seconds). When HEAD has moved on
+ * from the kept commit (it is an ancestor), only the new commits are walked.
+ */
+async function lastCommitTimes(git: SimpleGit, folder: string, commit: string, cacheDir: string | null): Promise<Map<string, number>> {
+  if (TIMES && TIMES.folder === folder && TIMES.commit === commit) {
+    return TIMES.times;
+  }
+  const file = cacheDir ? path.join(cacheDir, 'times.json') : null;
+  const inMemory = TIMES && TIMES.folder === folder ? TIMES : null;
+  const kept = inMemory ?? (file ? readTimes(file, folder) : null);
+  const log = (range: string): Promise<Map<string, number>> => git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', range, '--', '.']).then(parseLogTimes);
+  let times: Map<string, number> | null = kept && kept.commit === commit ? kept.times : null;
+  if (!times && kept) {
+    const base = (await git.raw(['merge-base', kept.commit, commit]).catch(() => '')).trim();
+    if (base === kept.commit) {
+      times = new Map(kept.times);
+      for (const [p, t] of await log(`${kept.commit}..${commit}`)) {
+        times.set(p, t);
+      }
+    }
+  }
+  times ??= await log(commit);
+  const onDisk = kept !== null && kept !== inMemory && kept.commit === commit;
+  TIMES = { folder, commit, times };
+  if (file && !onDisk) {
+    try {
+      writeFileAtomic(file, JSON.stringify({ format: TIMES_FORMAT, folder, commit, times: Object.fromEntries(times) }));
+    } catch {
+      // a cache folder that cannot be written only costs the walk next time
+    }
+  }
+  return times;
+}
+
+export interface ListOptions {
+  /** The cache folder of a repo root, where last-commit times are kept between processes (null: none). */
+  cacheDirOf?: (root: string) => string | null;
+}
+
 /** Find the repo that holds `dir` and list what it tracks under `dir`. */
-export async function listRepo(dir: string): Promise<RepoListing> {
+export async function listRepo(dir: string, opts: ListOptions = {}): Promise<RepoListing> {
   const abs = path.resolve(dir);
   let st: fs.Stats;
   try {
@@ -175,7 +239,7 @@ export async function listRepo(dir: string): Promise<RepoListing> {
   const listed = known && indexNow !== '' && indexNow === known.stamp ? known : null;
   // Stamped before git is asked, so a change while it answers is seen next time.
   const headNow = known ? headStamp(known.gitDir) : null;
-  const knownTimes = listed ? TIMES.get(`${abs}\0${listed.commit}`) : undefined;
+  const knownTimes = listed && TIMES?.folder === abs && TIMES.commit === listed.commit ? TIMES.times : undefined;
   if (listed && headNow !== null && headNow === listed.head && listed.snap && knownTimes && listed.modified.size <= listed.gitModified + MAX_SEEN_CHANGING) {
     return quickListing(listed, knownTimes);
   }
@@ -208,15 +272,7 @@ export async function listRepo(dir: string): Promise<RepoListing> {
     ls = await git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']);
     diff = await git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']);
   }
-  // Last-commit times depend only on the history: kept per folder and HEAD, so a
-  // rebuild in the same process (the language server) skips the log walk.
-  const timesKey = `${abs}\0${commit}`;
-  let times = TIMES.get(timesKey);
-  if (!times) {
-    times = parseLogTimes(await git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', 'HEAD', '--', '.']));
-    TIMES.clear(); // one folder's times at a time
-    TIMES.set(timesKey, times);
-  }
+  const times = await lastCommitTimes(git, abs, commit, opts.cacheDirOf ? opts.cacheDirOf(fs.realpathSync(root)) : null);
   // The same index listing as last time gives the same (parsed, sorted) array back.
   const realRoot = fs.realpathSync(root);
   const modified = new Set(splitZ(diff));

@@ -104,13 +104,14 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const tok = opts.tokenizer;
   const progress = opts.onProgress ?? (() => undefined);
 
-  const repo = await listRepo(opts.repo);
+  const cacheDirOf = (root: string): string | null => (opts.cacheDir === undefined ? defaultCacheDir(root) : opts.cacheDir);
+  const repo = await listRepo(opts.repo, { cacheDirOf });
   progress({ phase: 'collect', done: repo.files.length, total: repo.files.length });
   let t = lap('collect', t0);
 
   const configKey = crypto.createHash('sha1').update(JSON.stringify([PROCESS_VERSION, filters])).digest('hex');
   const tokenKey = tok ? tokenizerFingerprint(tok) : null;
-  const cache = DataCache.load(opts.cacheDir === undefined ? defaultCacheDir(repo.root) : opts.cacheDir, configKey, tokenKey);
+  const cache = DataCache.load(cacheDirOf(repo.root), configKey, tokenKey);
   t = lap('cache_load', t);
 
   const fim: FimStrings | null = tok?.fim ? { prefix: tok.idToToken(tok.fim.prefix) ?? '', suffix: tok.idToToken(tok.fim.suffix) ?? '', middle: tok.idToToken(tok.fim.middle) ?? '' } : null;

@@ -111,3 +111,50 @@ test('a build over quick listings equals a build in a fresh process', async () =
     rm(cacheDir);
   }
 });
+
+test('last-commit times are kept in the cache folder; when HEAD moves on, only new commits are walked', async () => {
+  const repo = makeRepo({ 'a.ts': 'export const a = 1;\n', 'b.ts': 'export const b = 2;\n' });
+  const other = makeRepo({ 'c.ts': 'export const c = 3;\n' });
+  const cacheDir = tmpDir('codetune-cache-');
+  const cacheDirOf = (): string => cacheDir;
+  const file = path.join(cacheDir, 'times.json');
+  const tamper = (t: number): void => {
+    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { times: Record<string, number> };
+    doc.times = Object.fromEntries(Object.keys(doc.times).map((p) => [p, t]));
+    fs.writeFileSync(file, JSON.stringify(doc));
+  };
+  try {
+    const first = await listRepo(repo, { cacheDirOf });
+    const head1 = first.commit;
+    assert.ok(first.times.get('a.ts')! > 1e9);
+    assert.equal((JSON.parse(fs.readFileSync(file, 'utf8')) as { commit: string }).commit, head1);
+    await listRepo(other); // another folder: the first one's times leave memory
+    tamper(1000);
+    assert.equal((await listRepo(repo, { cacheDirOf })).times.get('a.ts'), 1000, 'read back from the cache folder, not from git');
+
+    // A new commit on top: only it is walked (b.ts keeps the kept time, a.ts gets the new one).
+    writeFiles(repo, { 'a.ts': 'export const a = 10;\n' });
+    git(repo, 'commit', '-qam', 'change a');
+    await listRepo(other);
+    const moved = await listRepo(repo, { cacheDirOf });
+    assert.notEqual(moved.commit, head1);
+    assert.ok(moved.times.get('a.ts')! > 1e9);
+    assert.equal(moved.times.get('b.ts'), 1000);
+
+    // History rewritten (the kept commit is no ancestor): the whole history is walked again.
+    await listRepo(other);
+    tamper(1000);
+    git(repo, 'commit', '-q', '--amend', '-m', 'change a, reworded');
+    const rewritten = await listRepo(repo, { cacheDirOf });
+    assert.ok(rewritten.times.get('b.ts')! > 1e9);
+
+    // A damaged file is ignored.
+    await listRepo(other);
+    fs.writeFileSync(file, '{not json');
+    assert.ok((await listRepo(repo, { cacheDirOf })).times.get('b.ts')! > 1e9);
+  } finally {
+    rm(repo);
+    rm(other);
+    rm(cacheDir);
+  }
+});
