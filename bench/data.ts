@@ -16,7 +16,7 @@ import { printTable, writeResults } from './_util';
 const REAL_PACKAGE = 'lodash@4.17.21';
 
 /** Warm full builds timed per case (the best counts). Fewer leave the code less optimised, flattering the rebuild fractions. */
-const WARM_RUNS = 6;
+const WARM_RUNS = 10;
 
 function git(dir: string, ...args: string[]): void {
   execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
