@@ -74,7 +74,7 @@ const LISTING = new Map<string, Listing>();
 /**
  * A file changed this close (ms) before a stat snapshot could change again without its
  * stat changing (file times tick by the kernel's coarse clock; some file systems keep
- * whole seconds): such files count as changed, as git counts "racily clean" ones.
+ * whole seconds), as git's "racily clean" entries can: such a snapshot is not used.
  */
 const RACY_MS = 2000;
 
