@@ -9,9 +9,9 @@ import type { FileJobResult } from './process';
 import { type FileRecord, makeRecord, type RawPair, type SkipReason } from './types';
 
 /** Bump when the layout or a codec changes (the cache then starts empty). */
-export const FORMAT = 6;
-/** "CTC6" read as a little-endian u32: the first bytes of every shard file. */
-const MAGIC = 0x36435443;
+export const FORMAT = 7;
+/** "CTCS" (Codetune container, shard) as a little-endian u32: the first bytes of every file. */
+const MAGIC = 0x53435443;
 /** Magic, header bytes, string encoding (0 latin-1, 1 UTF-16LE), string bytes, 32-bit words. */
 const PREAMBLE = 20;
 
@@ -92,6 +92,14 @@ export class ShardReader {
     return this.strings.slice(at, at + n);
   }
 
+  /** A string by offset and length (checked). */
+  strAt(at: number, n: number): string {
+    if (at + n > this.strings.length) {
+      throw new Error('bad reference in a shard file');
+    }
+    return this.strings.slice(at, at + n);
+  }
+
   u32(ref: unknown): Uint32Array {
     const [at, n] = this.ref(ref, this.words.byteLength / 4);
     return new Uint32Array(this.words, at * 4, n);
@@ -117,49 +125,47 @@ export interface Codec<V> {
   read(meta: unknown, r: ShardReader): V;
 }
 
-/**
- * Pairs, flat: per pair its name, its prompt's string, and its completion as either a
- * slice of the record's text (0, [start, length]) or a string of its own (1, ref). The
- * extractors say where a completion may be a slice (`at`); that is checked here.
- * (Searching the text for each completion instead cost a scan to the end of the file
- * for every completion that is not a slice: indented bodies are dedented.)
- */
-function writePairs(pairs: RawPair[] | undefined, text: string, w: ShardWriter): unknown[] | null {
-  if (!pairs) {
-    return null;
-  }
-  const out: unknown[] = [];
-  for (const p of pairs) {
-    const inText = p.at !== undefined && text.startsWith(p.completion, p.at);
-    out.push(p.name, w.str(p.prompt), inText ? 0 : 1, inText ? [p.at, p.completion.length] : w.str(p.completion));
-  }
-  return out;
-}
+/** Words per pair: name, prompt (each offset and length in the string block), kind, completion. */
+const PAIR_WORDS = 7;
 
-function readPairs(flat: unknown, text: string, r: ShardReader): RawPair[] | undefined {
-  if (flat === null || flat === undefined) {
+/**
+ * Pairs as one run of 32-bit words, PAIR_WORDS each: the name's and the prompt's
+ * strings, then the completion as either a slice of the record's text (kind 0, start,
+ * length) or a string of the shard (kind 1, offset, length). The extractors say where a
+ * completion may be a slice (`at`); that is checked here. (Searching the text for each
+ * completion instead cost a scan to the end of the file for every completion that is
+ * not a slice: indented bodies are dedented.)
+ */
+function writePairs(pairs: RawPair[] | undefined, text: string, w: ShardWriter): [number, number] | undefined {
+  if (!pairs) {
     return undefined;
   }
-  if (!Array.isArray(flat) || flat.length % 4 !== 0) {
+  const words = new Uint32Array(PAIR_WORDS * pairs.length);
+  pairs.forEach((p, i) => {
+    const inText = p.at !== undefined && text.startsWith(p.completion, p.at);
+    const c = inText ? [p.at!, p.completion.length] : w.str(p.completion);
+    words.set([...w.str(p.name), ...w.str(p.prompt), inText ? 0 : 1, c[0], c[1]], PAIR_WORDS * i);
+  });
+  return w.u32(words);
+}
+
+function readPairs(ref: unknown, text: string, r: ShardReader): RawPair[] | undefined {
+  if (ref === undefined) {
+    return undefined;
+  }
+  const words = r.u32(ref);
+  if (words.length % PAIR_WORDS !== 0) {
     throw new Error('bad pairs in a shard file');
   }
   const out: RawPair[] = [];
-  for (let i = 0; i < flat.length; i += 4) {
-    const prompt = r.str(flat[i + 1]);
-    const inText = flat[i + 2] === 0;
-    let completion: string;
-    let at: number | undefined;
-    if (inText) {
-      const [a, n] = flat[i + 3] as [number, number];
-      if (!(a >= 0 && n >= 0 && a + n <= text.length)) {
-        throw new Error('bad pair in a shard file');
-      }
-      completion = text.slice(a, a + n);
-      at = a;
-    } else {
-      completion = r.str(flat[i + 3]);
+  for (let k = 0; k < words.length; k += PAIR_WORDS) {
+    const inText = words[k + 4] === 0;
+    const a = words[k + 5];
+    const n = words[k + 6];
+    if (inText && a + n > text.length) {
+      throw new Error('bad pair in a shard file');
     }
-    out.push({ name: String(flat[i]), prompt, completion, at });
+    out.push({ name: r.strAt(words[k], words[k + 1]), prompt: r.strAt(words[k + 2], words[k + 3]), completion: inText ? text.slice(a, a + n) : r.strAt(a, n), at: inText ? a : undefined });
   }
   return out;
 }
@@ -177,8 +183,8 @@ export const RECORDS: Codec<FileRecord> = {
       t: v.text !== undefined ? w.str(v.text) : undefined,
       g: v.sig ? w.u32(v.sig) : undefined,
       k: v.shingles ? w.u32(v.shingles) : undefined,
-      P: writePairs(v.pairs, text, w) ?? undefined,
-      C: writePairs(v.comments, text, w) ?? undefined,
+      P: writePairs(v.pairs, text, w),
+      C: writePairs(v.comments, text, w),
     };
   },
   read(meta, r) {

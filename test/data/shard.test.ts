@@ -69,5 +69,13 @@ test('damaged containers and references out of bounds are refused', () => {
   const r = new ShardReader(buf);
   assert.throws(() => r.str([0, 1e9]), /bad reference/);
   assert.throws(() => r.u32([-1, 1]), /bad reference/);
-  assert.throws(() => RECORDS.read({ ...(meta as object), P: ['x', [0, 1], 0, [0, 1e6]] }, r), /bad pair/);
+  assert.throws(() => RECORDS.read({ ...(meta as object), P: [0, 1e6] }, r), /bad reference/);
+  // Pair words that point past the record's text, or past the string block.
+  const w2 = new ShardWriter();
+  const m2 = RECORDS.write(record('function add(a, b) {\n  return a + b;\n}\n'), w2) as Record<string, unknown>;
+  const past = w2.u32(Uint32Array.from([0, 1, 0, 1, 0, 0, 1e6]));
+  const far = w2.u32(Uint32Array.from([0, 1, 0, 1, 1, 1e8, 5]));
+  const r2 = new ShardReader(w2.finish({ entries: [] }));
+  assert.throws(() => RECORDS.read({ ...m2, P: past }, r2), /bad pair/);
+  assert.throws(() => RECORDS.read({ ...m2, P: far }, r2), /bad reference/);
 });
