@@ -76,8 +76,8 @@ export class TrainWorker {
     const w = spawnWorker();
     w.on('message', (m: TrainWorkerMessage) => {
       const job = this.current;
-      if (!job) {
-        return;
+      if (!job || job.thread !== w) {
+        return; // a stopped thread's last words
       }
       job.onMessage(m);
       if (m.type === 'done') {
