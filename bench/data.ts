@@ -100,6 +100,8 @@ interface CaseResult {
   incremental_fraction_new_process: number;
   new_process_full_wall_s: number;
   new_process_incremental_wall_s: number;
+  /** stats.timings of the fastest new-process rebuild (ms by step). */
+  new_process_incremental_timings_ms: Record<string, number>;
   incremental_tokenized_s: number;
   incremental_tokenized_from_disk_s: number;
   /** Tokenized rebuilds over the tokenized full build: in process, and from disk. */
@@ -214,6 +216,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     incremental_fraction_new_process: cli.incremental / cli.full,
     new_process_full_wall_s: cli.fullWall,
     new_process_incremental_wall_s: cli.incrementalWall,
+    new_process_incremental_timings_ms: cli.incrementalTimings,
     incremental_tokenized_s: incTokMemS,
     incremental_tokenized_from_disk_s: incTokS,
     incremental_fraction_tokenized: incTokMemS / fullTokS,
@@ -228,15 +231,17 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
  * the best of 3 builds with an empty cache, then the best of 3 rebuilds after a one-file
  * change each. Build time is the CLI's own stats.timings.total; wall time is the process's.
  */
-function newProcessRuns(repo: string, work: string, change: () => void): { full: number; incremental: number; fullWall: number; incrementalWall: number } {
+function newProcessRuns(repo: string, work: string, change: () => void): { full: number; incremental: number; fullWall: number; incrementalWall: number; incrementalTimings: Record<string, number> } {
   const cli = path.join(__dirname, '..', 'dist', 'cli.js');
   const cacheHome = path.join(work, 'cli-cache');
+  let lastTimings: Record<string, number> = {};
   const run = (): [number, number] => {
     const stats = path.join(work, 'cli-stats.json');
     const t = performance.now();
     execFileSync(process.execPath, [cli, 'dataset', '--repo', repo, '--out', path.join(work, 'cli.jsonl'), '--stats', stats], { env: { ...process.env, XDG_CACHE_HOME: cacheHome }, stdio: ['ignore', 'ignore', 'inherit'] });
     const wall = (performance.now() - t) / 1000;
     const st = JSON.parse(fs.readFileSync(stats, 'utf8')) as DatasetStats;
+    lastTimings = st.timings;
     return [st.timings.total / 1000, wall];
   };
   let full: [number, number] = [Infinity, Infinity];
@@ -246,12 +251,16 @@ function newProcessRuns(repo: string, work: string, change: () => void): { full:
     full = [Math.min(full[0], r[0]), Math.min(full[1], r[1])];
   }
   let inc: [number, number] = [Infinity, Infinity];
+  let incrementalTimings: Record<string, number> = {};
   for (let rep = 0; rep < 3; rep++) {
     change();
     const r = run();
+    if (r[0] < inc[0]) {
+      incrementalTimings = lastTimings;
+    }
     inc = [Math.min(inc[0], r[0]), Math.min(inc[1], r[1])];
   }
-  return { full: full[0], incremental: inc[0], fullWall: full[1], incrementalWall: inc[1] };
+  return { full: full[0], incremental: inc[0], fullWall: full[1], incrementalWall: inc[1], incrementalTimings };
 }
 
 const CASES = ['generated', 'real'] as const;
