@@ -6,6 +6,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { describeError, isCodetuneError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
 import type { FileRecord } from './types';
 import { type Codec, FORMAT, RECORDS, ShardReader, ShardWriter, TOKENS } from './shard';
@@ -296,13 +297,26 @@ export class DataCache {
     }
   }
 
+  /**
+   * Why the last save failed (a full disk, a folder that cannot be written), or null.
+   * The build still succeeds: a cache that cannot be written only costs the next build.
+   */
+  saveError: { code: string; message: string } | null = null;
+
   /** Persist what this run used (entries it did not use are dropped). */
   save(): void {
     if (!this.dir) {
       return;
     }
-    this.records.save();
-    this.tokenStore?.save();
+    try {
+      this.records.save();
+      this.tokenStore?.save();
+    } catch (e) {
+      // Each shard file is replaced atomically, so the folder holds whole shards, old or new.
+      this.saveError = isCodetuneError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: describeError(e) };
+      MEMORY.delete(this.dir);
+      return;
+    }
     this.remember();
   }
 }

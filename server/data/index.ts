@@ -390,7 +390,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     parsers,
     fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
     tokens,
-    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused },
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused, saveError: cache.saveError },
     timings,
     workers: pool ? nWorkers : 0,
   };

@@ -180,8 +180,9 @@ export interface DatasetStats {
    * Cache use. `reused`: files whose path checks and records came straight from the
    * last build in this process (same folder, settings and index; see docs/DATA.md).
    * `tokenizedInWorkers`: of the token misses, the texts worker threads encoded.
+   * `saveError`: why the cache could not be written (the build itself succeeded).
    */
-  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; tokenizedInWorkers: number; fromMemory: boolean; reused: number };
+  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; tokenizedInWorkers: number; fromMemory: boolean; reused: number; saveError: { code: string; message: string } | null };
   timings: Record<string, number>;
   /** Worker threads used for processing files (0: the calling thread). */
   workers: number;

@@ -157,6 +157,9 @@ export async function prepare(r: ResolvedOptions, log: (m: string) => void): Pro
   const { dataset, fingerprint } = await loadDataset(r, tok, config);
   const t = dataset.stats.tokens;
   log(`dataset: ${dataset.stats.files.kept} files, ${dataset.stats.examples.total} examples; ${t?.trainSequences ?? 0} train + ${t?.valSequences ?? 0} val sequences of ${r.seqLen} tokens; ${dataset.valPairs.length} held-out NL→code pairs; ${dataset.stats.cache.misses} files processed, ${dataset.stats.cache.hits} from the ${dataset.stats.cache.fromMemory ? 'in-memory' : 'on-disk'} cache (${dataset.stats.timings.total} ms)`);
+  if (dataset.stats.cache.saveError) {
+    log(`warning: the dataset cache was not saved (${dataset.stats.cache.saveError.code}: ${dataset.stats.cache.saveError.message}); the next run builds it from scratch`);
+  }
   const model = loadModel(r.model);
   const trainables = r.full ? fullTrainables(model, r.model) : loraTrainables(model, r, path.resolve(r.model));
   log(`${trainables.kind === 'lora' ? `LoRA r=${r.rank} alpha=${r.alpha} on ${trainables.adapter!.modules().length} modules` : 'full fine-tuning'}: ${trainables.parameterCount} trainable parameters`);

@@ -92,3 +92,23 @@ test('exit codes: usage errors 2, a non-repo 1 with one line and no stack trace'
     rm(dir);
   }
 });
+
+test('a cache folder that cannot be written costs a warning, not the build', () => {
+  const repo = makeRepo({ 'src/a.ts': '/** Add two numbers and return the sum. */\nexport function add(a: number, b: number): number {\n  const s = a + b;\n  const t = s;\n  return t;\n}\n' });
+  const out = tmpDir();
+  try {
+    const notAFolder = path.join(out, 'cache-is-a-file');
+    fs.writeFileSync(notAFolder, 'x');
+    const r = runCli(['dataset', '--repo', repo, '--out', path.join(out, 'x.jsonl'), '--stats', path.join(out, 's.json'), '--cache-dir', notAFolder]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /warning: the incremental cache was not saved \([A-Z_]+: .*cache-is-a-file/);
+    assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
+    const stats = JSON.parse(fs.readFileSync(path.join(out, 's.json'), 'utf8')) as { cache: { saveError: { code: string } | null }; examples: { total: number } };
+    assert.ok(stats.cache.saveError && stats.examples.total > 0);
+    assert.ok(fs.readFileSync(path.join(out, 'x.jsonl'), 'utf8').includes('function add'));
+    assert.equal(fs.readFileSync(notAFolder, 'utf8'), 'x', 'the file is left as it was');
+  } finally {
+    rm(repo);
+    rm(out);
+  }
+});
