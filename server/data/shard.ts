@@ -19,14 +19,22 @@ const PREAMBLE = 20;
 export class ShardWriter {
   private readonly strs: string[] = [];
   private chars = 0;
+  private wide = false;
   private readonly arrays: Array<Uint32Array | Int32Array> = [];
   private words = 0;
 
-  str(s: string): [number, number] {
+  /** Add a string; its offset in the string block (its length is its own). */
+  strAt(s: string): number {
     const at = this.chars;
     this.strs.push(s);
     this.chars += s.length;
-    return [at, s.length];
+    // Latin-1 holds the block unless some string has a character above U+00FF.
+    this.wide ||= WIDE.test(s);
+    return at;
+  }
+
+  str(s: string): [number, number] {
+    return [this.strAt(s), s.length];
   }
 
   u32(a: Uint32Array | Int32Array): [number, number] {
@@ -36,29 +44,33 @@ export class ShardWriter {
     return [at, a.length];
   }
 
-  /** The file: preamble, header JSON, padding to 4 bytes, the words, the strings. */
+  /** The file: preamble, header JSON, padding to 4 bytes, the words, the strings (written straight into it). */
   finish(header: object): Buffer {
-    const all = this.strs.join('');
-    const wide = /[^\x00-\xff]/.test(all);
-    const strings = Buffer.from(all, wide ? 'utf16le' : 'latin1');
     const head = Buffer.from(JSON.stringify(header), 'utf8');
     const pad = (4 - ((PREAMBLE + head.length) % 4)) % 4;
-    const out = Buffer.alloc(PREAMBLE + head.length + pad + this.words * 4 + strings.length);
+    const stringBytes = this.chars * (this.wide ? 2 : 1);
+    const out = Buffer.allocUnsafe(PREAMBLE + head.length + pad + this.words * 4 + stringBytes);
     out.writeUInt32LE(MAGIC, 0);
     out.writeUInt32LE(head.length, 4);
-    out.writeUInt32LE(wide ? 1 : 0, 8);
-    out.writeUInt32LE(strings.length, 12);
+    out.writeUInt32LE(this.wide ? 1 : 0, 8);
+    out.writeUInt32LE(stringBytes, 12);
     out.writeUInt32LE(this.words, 16);
     head.copy(out, PREAMBLE);
+    out.fill(0, PREAMBLE + head.length, PREAMBLE + head.length + pad);
     let at = PREAMBLE + head.length + pad;
     for (const a of this.arrays) {
       out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
       at += a.byteLength;
     }
-    strings.copy(out, at);
+    const enc = this.wide ? 'utf16le' : 'latin1';
+    for (const s of this.strs) {
+      at += out.write(s, at, enc);
+    }
     return out;
   }
 }
+
+const WIDE = /[^\x00-\xff]/;
 
 /** A shard file, read: its header and bounds-checked access to its blocks (a bad reference throws). */
 export class ShardReader {
@@ -141,11 +153,18 @@ function writePairs(pairs: RawPair[] | undefined, text: string, w: ShardWriter):
     return undefined;
   }
   const words = new Uint32Array(PAIR_WORDS * pairs.length);
-  pairs.forEach((p, i) => {
+  let k = 0;
+  for (const p of pairs) {
     const inText = p.at !== undefined && text.startsWith(p.completion, p.at);
-    const c = inText ? [p.at!, p.completion.length] : w.str(p.completion);
-    words.set([...w.str(p.name), ...w.str(p.prompt), inText ? 0 : 1, c[0], c[1]], PAIR_WORDS * i);
-  });
+    words[k] = w.strAt(p.name);
+    words[k + 1] = p.name.length;
+    words[k + 2] = w.strAt(p.prompt);
+    words[k + 3] = p.prompt.length;
+    words[k + 4] = inText ? 0 : 1;
+    words[k + 5] = inText ? p.at! : w.strAt(p.completion);
+    words[k + 6] = p.completion.length;
+    k += PAIR_WORDS;
+  }
   return w.u32(words);
 }
 
