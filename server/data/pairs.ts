@@ -66,13 +66,14 @@ const FUNCTIONS = new Set(['function_declaration', 'generator_function_declarati
 function functionBody(node: Node): Node | null {
   let n: Node | null = node;
   for (let i = 0; i < 6 && n; i++) {
-    if (FUNCTIONS.has(n.type)) {
+    const t = n.type; // each read of a node's type is a call into the parser
+    if (FUNCTIONS.has(t)) {
       const b = n.childForFieldName('body');
       return b && b.type === 'statement_block' ? b : null;
     }
-    if (n.type === 'lexical_declaration' || n.type === 'variable_declaration') {
+    if (t === 'lexical_declaration' || t === 'variable_declaration') {
       n = n.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('value') ?? null;
-    } else if (['expression_statement', 'parenthesized_expression', 'call_expression', 'member_expression', 'unary_expression'].includes(n.type)) {
+    } else if (['expression_statement', 'parenthesized_expression', 'call_expression', 'member_expression', 'unary_expression'].includes(t)) {
       n = n.namedChild(0);
     } else {
       return null;
@@ -117,17 +118,17 @@ export function hasGrammarSpec(grammar: string): boolean {
 }
 
 /** Children of a container whose items are walked (the body node, or the file_scoped namespace itself). */
-function innerOf(node: Node, spec: Spec): Node | null {
-  const field = spec.containers[node.type];
+function innerOf(node: Node, type: string, spec: Spec): Node | null {
+  const field = spec.containers[type];
   return field ? node.childForFieldName(field) : null;
 }
 
-function nameOf(node: Node, src: string): string {
+function nameOf(node: Node, type: string, src: string): string {
   const direct = node.childForFieldName('name');
   if (direct) {
     return textOf(direct, src);
   }
-  if (node.type === 'lexical_declaration' || node.type === 'variable_declaration') {
+  if (type === 'lexical_declaration' || type === 'variable_declaration') {
     const n = node.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name');
     return n ? textOf(n, src) : '';
   }
@@ -140,8 +141,8 @@ function nameOf(node: Node, src: string): string {
 }
 
 /** The body node of a def; for `const f = () => {}` the arrow function's body. */
-function bodyOf(node: Node): Node | null {
-  if (node.type === 'lexical_declaration' || node.type === 'variable_declaration') {
+function bodyOf(node: Node, type: string): Node | null {
+  if (type === 'lexical_declaration' || type === 'variable_declaration') {
     const value = node.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('value');
     if (!value || !['arrow_function', 'function_expression', 'function', 'generator_function'].includes(value.type)) {
       return null;
@@ -155,10 +156,32 @@ function bodyOf(node: Node): Node | null {
 /** The text of a node, sliced from the source (cheaper than `node.text`). */
 const textOf = (n: Node, src: string): string => src.slice(n.startIndex, n.endIndex);
 
+/**
+ * The children of a container, each child's type and namedness read from the tree at
+ * most once (every such read is a call into the parser, through web-tree-sitter's glue).
+ */
+class Kids {
+  private readonly types: Array<string | undefined>;
+  private readonly named: Array<boolean | undefined>;
+
+  constructor(readonly nodes: Array<Node | null>) {
+    this.types = new Array<string | undefined>(nodes.length);
+    this.named = new Array<boolean | undefined>(nodes.length);
+  }
+
+  type(i: number): string {
+    return (this.types[i] ??= this.nodes[i]?.type ?? '');
+  }
+
+  isNamed(i: number): boolean {
+    return (this.named[i] ??= this.nodes[i]?.isNamed ?? false);
+  }
+}
+
 /** Index of the named sibling before `kids[i]`, or -1. */
-function prevNamed(kids: Array<Node | null>, i: number): number {
+function prevNamed(kids: Kids, i: number): number {
   for (let k = i - 1; k >= 0; k--) {
-    if (kids[k]?.isNamed) {
+    if (kids.isNamed(k)) {
       return k;
     }
   }
@@ -169,23 +192,23 @@ function prevNamed(kids: Array<Node | null>, i: number): number {
  * The doc comment right above the anchor `kids[at]` (adjacent lines, no blank line
  * between). `kids` are all children of the anchor's parent, so siblings cost nothing.
  */
-function docAbove(kids: Array<Node | null>, at: number, spec: Spec, src: string): string | null {
+function docAbove(kids: Kids, at: number, spec: Spec, src: string): string | null {
   const parts: string[] = [];
-  let nextRow = kids[at]!.startPosition.row;
+  let nextRow = kids.nodes[at]!.startPosition.row;
   let si = prevNamed(kids, at);
-  while (si >= 0 && spec.between.has(kids[si]!.type)) {
-    nextRow = kids[si]!.startPosition.row;
+  while (si >= 0 && spec.between.has(kids.type(si))) {
+    nextRow = kids.nodes[si]!.startPosition.row;
     si = prevNamed(kids, si);
   }
-  while (si >= 0 && spec.comments.has(kids[si]!.type)) {
-    const sib = kids[si]!;
+  while (si >= 0 && spec.comments.has(kids.type(si))) {
+    const sib = kids.nodes[si]!;
     const text = textOf(sib, src);
     const endRow = sib.endPosition.row - (text.endsWith('\n') ? 1 : 0);
     if (nextRow - endRow > 1) {
       break;
     }
-    const before = si > 0 ? kids[si - 1] : null;
-    if (before && before.endPosition.row === sib.startPosition.row && !spec.comments.has(before.type)) {
+    const before = si > 0 ? kids.nodes[si - 1] : null;
+    if (before && before.endPosition.row === sib.startPosition.row && !spec.comments.has(kids.type(si - 1))) {
       break; // a trailing comment on a code line
     }
     parts.unshift(text.replace(/\n$/, ''));
@@ -211,16 +234,17 @@ function docAbove(kids: Array<Node | null>, at: number, spec: Spec, src: string)
 /** A def's body node, looked up once (`undefined`: not yet). */
 interface DefInfo {
   def: Node;
+  type: string;
   body?: Node | null;
 }
 
-const bodyOnce = (d: DefInfo): Node | null => (d.body === undefined ? (d.body = bodyOf(d.def)) : d.body);
+const bodyOnce = (d: DefInfo): Node | null => (d.body === undefined ? (d.body = bodyOf(d.def, d.type)) : d.body);
 
-function makePair(d: DefInfo, kids: Array<Node | null>, at: number, spec: Spec, src: string, header: string): RawPair | null {
+function makePair(d: DefInfo, kids: Kids, at: number, spec: Spec, src: string, header: string): RawPair | null {
   const def = d.def;
-  const anchor = kids[at]!;
-  const name = nameOf(def, src);
-  if (skipName(name) || spec.constructors?.has(def.type)) {
+  const anchor = kids.nodes[at]!;
+  const name = nameOf(def, d.type, src);
+  if (skipName(name) || spec.constructors?.has(d.type)) {
     return null;
   }
   const body = bodyOnce(d);
@@ -259,8 +283,8 @@ function makePair(d: DefInfo, kids: Array<Node | null>, at: number, spec: Spec, 
   }
   // Attributes between the doc and the def (Rust #[...]) belong to the signature.
   let start: Node = anchor;
-  for (let k = prevNamed(kids, at); k >= 0 && spec.between.has(kids[k]!.type); k = prevNamed(kids, k)) {
-    start = kids[k]!;
+  for (let k = prevNamed(kids, at); k >= 0 && spec.between.has(kids.type(k)); k = prevNamed(kids, k)) {
+    start = kids.nodes[k]!;
   }
   const sigRaw = dedentTail(src.slice(start.startIndex, body.startIndex), indent);
   const signature = sigRaw.trimEnd();
@@ -277,33 +301,35 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
     return;
   }
   // All children at once (comments and punctuation too): siblings are then array lookups.
-  const kids = container.children;
-  for (let at = 0; at < kids.length; at++) {
-    const child = kids[at];
-    if (!child?.isNamed) {
+  const kids = new Kids(container.children);
+  for (let at = 0; at < kids.nodes.length; at++) {
+    const child = kids.nodes[at];
+    if (!child || !kids.isNamed(at)) {
       continue;
     }
     let def: Node = child;
-    if (spec.wrappers.has(child.type)) {
+    let type = kids.type(at);
+    if (spec.wrappers.has(type)) {
       const inner = child.childForFieldName('declaration') ?? child.childForFieldName('definition') ?? child.namedChildren.find((c) => c !== null && spec.defs.has(c.type)) ?? null;
       if (!inner) {
         continue;
       }
       def = inner;
-    } else if (spec.comments.has(child.type)) {
+      type = inner.type;
+    } else if (spec.comments.has(type)) {
       continue;
     }
-    const d: DefInfo = { def };
-    if (spec.defs.has(def.type) || spec.constructors?.has(def.type)) {
+    const d: DefInfo = { def, type };
+    if (spec.defs.has(type) || spec.constructors?.has(type)) {
       const pair = makePair(d, kids, at, spec, src, header);
       if (pair) {
         out.push(pair);
       }
     }
-    const inner = innerOf(def, spec) ?? (spec.nestedFunctions ? nestedBody(d) : null);
+    const inner = innerOf(def, type, spec) ?? (spec.nestedFunctions ? nestedBody(d) : null);
     if (inner) {
       walk(inner, spec, src, header, out, depth + 1);
-    } else if (def.type === 'file_scoped_namespace_declaration') {
+    } else if (type === 'file_scoped_namespace_declaration') {
       walk(def, spec, src, header, out, depth + 1);
     }
   }
@@ -311,7 +337,7 @@ function walk(container: Node, spec: Spec, src: string, header: string, out: Raw
 
 /** functionBody(def), reusing the body makePair already looked up where it is the same node. */
 function nestedBody(d: DefInfo): Node | null {
-  const t = d.def.type;
+  const t = d.type;
   if (FUNCTIONS.has(t)) {
     const b = bodyOnce(d);
     return b && b.type === 'statement_block' ? b : null;
