@@ -154,14 +154,32 @@ class ShardedStore<V extends object> {
 const STALE = /^(records-[0-9a-f]+|tokens-[0-9a-f]+-[0-9a-f]+)\.json$/;
 
 function removeStale(dir: string): void {
+  let names: string[];
   try {
-    for (const f of fs.readdirSync(dir)) {
-      if (STALE.test(f)) {
-        fs.rmSync(path.join(dir, f), { force: true });
-      }
-    }
+    names = fs.readdirSync(dir).filter((f) => STALE.test(f));
   } catch {
-    // no folder yet, or not ours to clean: nothing to do
+    return; // no folder yet
+  }
+  for (const f of names) {
+    // Only files that begin as the old shards did ({"format":N,...): a folder given as
+    // --cache-dir may hold someone's own records-1.json.
+    const file = path.join(dir, f);
+    try {
+      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const head = Buffer.alloc(16);
+      const n = (() => {
+        try {
+          return fs.readSync(fd, head, 0, 16, 0);
+        } finally {
+          fs.closeSync(fd);
+        }
+      })();
+      if (/^\{"format":\d+,/.test(head.toString('latin1', 0, n))) {
+        fs.rmSync(file, { force: true });
+      }
+    } catch {
+      // unreadable or not ours: left alone
+    }
   }
 }
 

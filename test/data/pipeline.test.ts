@@ -319,3 +319,25 @@ test('tokenizing in worker threads gives the same sequences and token counts as 
     rm(repo);
   }
 });
+
+test('old JSON shards in a cache folder are removed; other files of those names are kept', async () => {
+  const repo = sampleRepo();
+  const cacheDir = tmpDir('codetune-cache-');
+  try {
+    fs.writeFileSync(path.join(cacheDir, 'records-3.json'), '{"format":5,"key":"abc","entries":{}}');
+    fs.writeFileSync(path.join(cacheDir, 'tokens-0123abcd-1f.json'), '{"format":4,"entries":{}}');
+    fs.writeFileSync(path.join(cacheDir, 'records-1.json'), '[{"a user\'s": "own file"}]');
+    fs.writeFileSync(path.join(cacheDir, 'notes.json'), '{"format":5}');
+    DataCache.clearMemory();
+    await buildDataset({ repo, cacheDir });
+    const left = fs.readdirSync(cacheDir);
+    assert.ok(!left.includes('records-3.json') && !left.includes('tokens-0123abcd-1f.json'), left.join(' '));
+    assert.equal(fs.readFileSync(path.join(cacheDir, 'records-1.json'), 'utf8'), '[{"a user\'s": "own file"}]');
+    assert.ok(left.includes('notes.json'));
+    assert.ok(left.some((f) => /^records-[0-9a-f]+\.bin$/.test(f)));
+  } finally {
+    DataCache.clearMemory();
+    rm(repo);
+    rm(cacheDir);
+  }
+});
