@@ -183,6 +183,28 @@ function readTimes(file: string, folder: string): Times | null {
 }
 
 /**
+ * Whether `file` may be (over)written: it is missing or begins as this module writes it
+ * (a folder given as the cache folder may hold someone's own times.json).
+ */
+function mayWriteTimes(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  try {
+    const head = Buffer.alloc(32);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.toString('latin1', 0, n).startsWith(`{"format":${TIMES_FORMAT},"folder":`);
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Each file's last-commit time at HEAD `commit`. Kept in memory for the last folder and,
  * with a cache folder, in its `times.json`, so a new process does not walk the history
  * again (on a long history `git log --name-only` takes seconds). When HEAD has moved on
@@ -209,7 +231,7 @@ async function lastCommitTimes(git: SimpleGit, folder: string, commit: string, c
   times ??= await log(commit);
   const onDisk = kept !== null && kept !== inMemory && kept.commit === commit;
   TIMES = { folder, commit, times };
-  if (file && !onDisk) {
+  if (file && !onDisk && mayWriteTimes(file)) {
     try {
       writeFileAtomic(file, JSON.stringify({ format: TIMES_FORMAT, folder, commit, times: Object.fromEntries(times) }));
     } catch {

@@ -158,3 +158,21 @@ test('last-commit times are kept in the cache folder; when HEAD moves on, only n
     rm(cacheDir);
   }
 });
+
+test('a times.json that is not ours is left alone', async () => {
+  const repo = makeRepo({ 'a.ts': 'export const a = 1;\n' });
+  const other = makeRepo({ 'c.ts': 'export const c = 3;\n' });
+  const cacheDir = tmpDir('codetune-cache-');
+  const file = path.join(cacheDir, 'times.json');
+  try {
+    fs.writeFileSync(file, '{"my": "own times"}');
+    await listRepo(other); // no times of `repo` in memory
+    const l = await listRepo(repo, { cacheDirOf: () => cacheDir });
+    assert.ok(l.times.get('a.ts')! > 1e9);
+    assert.equal(fs.readFileSync(file, 'utf8'), '{"my": "own times"}');
+  } finally {
+    rm(repo);
+    rm(other);
+    rm(cacheDir);
+  }
+});
