@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { CodetuneError } from '../errors';
-import { writeFileAtomic } from '../util/atomic';
+import { lastCommitTimes, timesInMemory } from './times';
 
 export interface TrackedFile {
   /** Path relative to the repo root, with forward slashes. */
@@ -36,14 +36,6 @@ export interface RepoListing {
 function gitIn(dir: string): SimpleGit {
   return simpleGit({ baseDir: dir, maxConcurrentProcesses: 4, trimmed: false });
 }
-
-/** Last-commit times of one folder at one HEAD commit (the last folder listed). */
-interface Times {
-  folder: string;
-  commit: string;
-  times: Map<string, number>;
-}
-let TIMES: Times | null = null;
 
 /** The last listing of a folder (one folder at a time), and what a quick rebuild needs. */
 interface Listing {
@@ -85,9 +77,14 @@ const LISTING = new Map<string, Listing>();
  */
 const RACY_MS = 2000;
 
+/** A file's inode, size and change times ('-' when it is missing). */
 function statSig(p: string): string {
-  const st = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
-  return st ? `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}` : '-';
+  try {
+    const st = fs.statSync(p, { bigint: true });
+    return `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+  } catch {
+    return '-';
+  }
 }
 
 /**
@@ -157,88 +154,10 @@ function quickListing(known: Listing, times: Map<string, number>): RepoListing {
   return { root: known.root, commit: known.commit, files, modified: new Set(known.modified), times, quick: true };
 }
 
-/** The index file's inode, size and change time ('' when it cannot be read). */
+/** The index file's stamp ('' when it cannot be read). */
 function indexStamp(gitDir: string): string {
-  try {
-    const st = fs.statSync(path.join(gitDir, 'index'), { bigint: true });
-    return `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
-  } catch {
-    return '';
-  }
-}
-
-/** Files of the `times.json` a cache folder keeps (see lastCommitTimes). */
-const TIMES_FORMAT = 1;
-
-function readTimes(file: string, folder: string): Times | null {
-  try {
-    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { format?: unknown; folder?: unknown; commit?: unknown; times?: unknown };
-    if (doc.format !== TIMES_FORMAT || doc.folder !== folder || typeof doc.commit !== 'string' || typeof doc.times !== 'object' || doc.times === null) {
-      return null;
-    }
-    return { folder, commit: doc.commit, times: new Map(Object.entries(doc.times as Record<string, number>)) };
-  } catch {
-    return null; // missing or damaged: walk the history again
-  }
-}
-
-/**
- * Whether `file` may be (over)written: it is missing or begins as this module writes it
- * (a folder given as the cache folder may hold someone's own times.json).
- */
-function mayWriteTimes(file: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT';
-  }
-  try {
-    const head = Buffer.alloc(32);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    return head.toString('latin1', 0, n).startsWith(`{"format":${TIMES_FORMAT},"folder":`);
-  } catch {
-    return false;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * Each file's last-commit time at HEAD `commit`. Kept in memory for the last folder and,
- * with a cache folder, in its `times.json`, so a new process does not walk the history
- * again (on a long history `git log --name-only` takes seconds). When HEAD has moved on
- * from the kept commit (it is an ancestor), only the new commits are walked.
- */
-async function lastCommitTimes(git: SimpleGit, folder: string, commit: string, cacheDir: string | null): Promise<Map<string, number>> {
-  if (TIMES && TIMES.folder === folder && TIMES.commit === commit) {
-    return TIMES.times;
-  }
-  const file = cacheDir ? path.join(cacheDir, 'times.json') : null;
-  const inMemory = TIMES && TIMES.folder === folder ? TIMES : null;
-  const kept = inMemory ?? (file ? readTimes(file, folder) : null);
-  const log = (range: string): Promise<Map<string, number>> => git.raw(['log', '-z', '--name-only', '--no-renames', '--pretty=format:%x01%ct', range, '--', '.']).then(parseLogTimes);
-  let times: Map<string, number> | null = kept && kept.commit === commit ? kept.times : null;
-  if (!times && kept) {
-    const base = (await git.raw(['merge-base', kept.commit, commit]).catch(() => '')).trim();
-    if (base === kept.commit) {
-      times = new Map(kept.times);
-      for (const [p, t] of await log(`${kept.commit}..${commit}`)) {
-        times.set(p, t);
-      }
-    }
-  }
-  times ??= await log(commit);
-  const onDisk = kept !== null && kept !== inMemory && kept.commit === commit;
-  TIMES = { folder, commit, times };
-  if (file && !onDisk && mayWriteTimes(file)) {
-    try {
-      writeFileAtomic(file, JSON.stringify({ format: TIMES_FORMAT, folder, commit, times: Object.fromEntries(times) }));
-    } catch {
-      // a cache folder that cannot be written only costs the walk next time
-    }
-  }
-  return times;
+  const sig = statSig(path.join(gitDir, 'index'));
+  return sig === '-' ? '' : sig;
 }
 
 export interface ListOptions {
@@ -268,7 +187,7 @@ export async function listRepo(dir: string, opts: ListOptions = {}): Promise<Rep
   const listed = known && indexNow !== '' && indexNow === known.stamp ? known : null;
   // Stamped before git is asked, so a change while it answers is seen next time.
   const headNow = known ? headStamp(known.gitDir) : null;
-  const knownTimes = listed && TIMES?.folder === abs && TIMES.commit === listed.commit ? TIMES.times : undefined;
+  const knownTimes = listed ? timesInMemory(abs, listed.commit) : undefined;
   if (listed && headNow !== null && headNow === listed.head && listed.snap && knownTimes && listed.modified.size <= listed.gitModified + MAX_SEEN_CHANGING) {
     return quickListing(listed, knownTimes);
   }
@@ -342,24 +261,6 @@ export function parseLsFiles(out: string): TrackedFile[] {
     }
   }
   return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** `git log -z --name-only --pretty=format:%x01%ct`: newest first, so the first time seen wins. */
-export function parseLogTimes(out: string): Map<string, number> {
-  const times = new Map<string, number>();
-  for (const rec of out.split('\x01')) {
-    const nl = rec.indexOf('\n');
-    if (nl < 0) {
-      continue;
-    }
-    const t = Number(rec.slice(0, nl));
-    for (const p of splitZ(rec.slice(nl + 1))) {
-      if (!times.has(p)) {
-        times.set(p, t);
-      }
-    }
-  }
-  return times;
 }
 
 /** The id git gives a blob with this content. */
