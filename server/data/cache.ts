@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeError, isCodetuneError } from '../errors';
 import { writeFileAtomic } from '../util/atomic';
+import { peekFile } from '../util/peek';
 import type { FileRecord } from './types';
 import { type Codec, FORMAT, RECORDS, ShardReader, ShardWriter, TOKENS } from './shard';
 
@@ -164,21 +165,13 @@ function removeStale(dir: string): void {
     // Only files that begin as the old shards did ({"format":N,...): a folder given as
     // --cache-dir may hold someone's own records-1.json.
     const file = path.join(dir, f);
-    try {
-      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-      const head = Buffer.alloc(16);
-      const n = (() => {
-        try {
-          return fs.readSync(fd, head, 0, 16, 0);
-        } finally {
-          fs.closeSync(fd);
-        }
-      })();
-      if (/^\{"format":\d+,/.test(head.toString('latin1', 0, n))) {
+    const head = peekFile(file, 16);
+    if (head !== null && /^\{"format":\d+,/.test(head)) {
+      try {
         fs.rmSync(file, { force: true });
+      } catch {
+        // not ours to remove after all: left alone
       }
-    } catch {
-      // unreadable or not ours: left alone
     }
   }
 }
