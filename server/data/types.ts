@@ -115,7 +115,7 @@ export interface RawPair {
   prompt: string;
   completion: string;
   name: string;
-  /** Where the completion may start in the file's text, when it may be a slice of it (packPairs checks). */
+  /** Where the completion may start in the file's text, when it may be a slice of it (the shard writer checks; see shard.ts). */
   at?: number;
 }
 
