@@ -3,13 +3,14 @@
 // Steps: collect (git) -> filter -> redact -> fingerprint/extract (cached per blob)
 // -> dedup -> examples (mix) -> split -> tokenize + pack. See docs/DATA.md.
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Dataset, DatasetOptions, DatasetStats, Example, FileRecord, MixRatios, SkipReason } from './types';
 import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
 import { listRepo, readTracked, type TrackedFile } from './collect';
 import { checkPath, compileGlobs } from './filters';
 import { type FileJob, type FileJobResult, processJob, PROCESS_VERSION } from './process';
-import { batchSizes, defaultWorkers, FilePool } from './pool';
+import { batchSizes, defaultWorkers, FilePool, sizedBatches } from './pool';
 import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
 import { DataCache, defaultCacheDir } from './cache';
@@ -32,6 +33,9 @@ const EXAMPLES_MEMO = new WeakMap<FileRecord, ExamplesMemo>();
 
 /** Below this many characters to tokenize, building the tokenizer in each worker costs more than it saves. */
 const TOKENIZE_POOL_MIN_CHARS = 2_000_000;
+
+/** Up to this many files to process, they are sent out largest first (see sizedBatches). */
+const SIZED_MAX_FILES = 5000;
 
 /** Below this many files to process, starting workers costs more than it saves. */
 const POOL_MIN_FILES = 256;
@@ -216,10 +220,19 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   };
   try {
     const batches: Slot[][] = [];
-    let at = 0;
-    for (const k of batchSizes(jobs.length, pool ? nWorkers : 1)) {
-      batches.push(jobs.slice(at, at + k));
-      at += k;
+    if (pool && nWorkers > 1 && jobs.length <= SIZED_MAX_FILES) {
+      // Sizes cost an lstat each (the file itself is read in a worker): worth it where a
+      // few big files can be most of a small run (lodash.js is 40% of lodash's bytes).
+      const sizes = jobs.map((e) => e.job!.bytes?.byteLength ?? fs.lstatSync(path.join(repo.root, e.path), { throwIfNoEntry: false })?.size ?? 0);
+      for (const b of sizedBatches(sizes, nWorkers)) {
+        batches.push(b.map((i) => jobs[i]));
+      }
+    } else {
+      let at = 0;
+      for (const k of batchSizes(jobs.length, pool ? nWorkers : 1)) {
+        batches.push(jobs.slice(at, at + k));
+        at += k;
+      }
     }
     const inThread = async (batch: Slot[]): Promise<FileJobResult[]> => {
       const out: FileJobResult[] = [];

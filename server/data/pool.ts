@@ -72,6 +72,38 @@ export function batchSizes(n: number, workers: number): number[] {
   return sizes;
 }
 
+/**
+ * Batches of job indexes for jobs of known sizes, largest first (longest processing
+ * time first): a file that costs as much as hundreds of others starts at once, instead
+ * of late in the run on one thread while the others run out of work. A batch closes at
+ * the batchSizes count, or at a quarter of an even share of the bytes left, so a big
+ * file is a batch of its own and the last batches are small.
+ */
+export function sizedBatches(sizes: number[], workers: number): number[][] {
+  const w = 4 * Math.max(1, workers);
+  const order = sizes.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
+  let leftBytes = sizes.reduce((a, b) => a + b, 0);
+  let leftN = sizes.length;
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  for (const i of order) {
+    cur.push(i);
+    bytes += sizes[i];
+    if (cur.length >= Math.max(1, Math.min(BATCH_MAX, Math.ceil(leftN / w))) || bytes >= leftBytes / w) {
+      out.push(cur);
+      leftBytes -= bytes;
+      leftN -= cur.length;
+      cur = [];
+      bytes = 0;
+    }
+  }
+  if (cur.length > 0) {
+    out.push(cur);
+  }
+  return out;
+}
+
 interface Pending {
   req: BatchRequest;
   resolve: (r: FileJobResult[] | Int32Array[]) => void;
