@@ -53,10 +53,12 @@ interface Listing {
   gitModified: number;
   /**
    * Per file of `files`: size, mtime, ctime, inode, taken just before git last checked
-   * the work tree (NaN: gone). null: none, or one with a file changed within RACY_MS
-   * of it (its stat might not show a change made right after).
+   * the work tree (NaN: gone; size RACY: changed within RACY_MS of it, so its stat might
+   * not show a change made right after). null: none, or too many racy files.
    */
   snap: Float64Array | null;
+  /** When the snapshot's racy files have aged (0: it has none); from then on git is asked once more, for a clean one. */
+  racyUntil: number;
 }
 
 /** Files seen changing since git last looked, beyond which git is asked again (and `modified` starts over). */
@@ -73,7 +75,8 @@ const LISTING = new Map<string, Listing>();
 /**
  * A file changed this close (ms) before a stat snapshot could change again without its
  * stat changing (file times tick by the kernel's coarse clock; some file systems keep
- * whole seconds), as git's "racily clean" entries can: such a snapshot is not used.
+ * whole seconds), as git's "racily clean" entries can: the snapshot does not vouch for
+ * it, and every quick listing counts it as changed (so it is read and hashed).
  */
 const RACY_MS = 2000;
 
@@ -115,28 +118,43 @@ function lstatOrNone(p: string): fs.Stats | undefined {
   }
 }
 
-/** lstat of every listed file (submodules aside), 4 numbers each; null when one changed within RACY_MS of now. */
-function snapshot(root: string, files: TrackedFile[]): Float64Array | null {
+/** Size in the snapshot of a file that changed within RACY_MS of it: no lstat matches it. */
+const RACY = -1;
+
+/**
+ * lstat of every listed file (submodules aside), 4 numbers each; a file changed within
+ * RACY_MS of now is RACY. null when more than MAX_SEEN_CHANGING files are racy (just
+ * after a checkout, say): reading and hashing them all would cost more than git.
+ */
+function snapshot(root: string, files: TrackedFile[]): { snap: Float64Array; racyUntil: number } | null {
   const out = new Float64Array(4 * files.length);
-  const racyFrom = Date.now() - RACY_MS;
+  const now = Date.now();
+  let racy = 0;
+  let racyUntil = 0;
   for (let i = 0; i < files.length; i++) {
     const st = files[i].mode === '160000' ? undefined : lstatOrNone(root + path.sep + files[i].path);
-    if (st && (st.mtimeMs >= racyFrom || st.ctimeMs >= racyFrom)) {
-      return null;
+    if (st && (st.mtimeMs >= now - RACY_MS || st.ctimeMs >= now - RACY_MS)) {
+      if (++racy > MAX_SEEN_CHANGING) {
+        return null;
+      }
+      out[4 * i] = RACY;
+      racyUntil = Math.max(racyUntil, now + RACY_MS);
+      continue;
     }
     out[4 * i] = st ? st.size : NaN;
     out[4 * i + 1] = st ? st.mtimeMs : NaN;
     out[4 * i + 2] = st ? st.ctimeMs : NaN;
     out[4 * i + 3] = st ? st.ino : NaN;
   }
-  return out;
+  return { snap: out, racyUntil };
 }
 
 /**
  * A rebuild in the same process with the index and HEAD as they were: no git process.
  * Every file is lstat-ed; one whose stat differs from the snapshot taken before git
- * last looked joins `modified` (until git is asked again), so the pipeline reads and
- * hashes it. Files outside `modified` are unchanged since git found them clean.
+ * last looked (or that was racy in it) joins `modified` (until git is asked again), so
+ * the pipeline reads and hashes it. Files outside `modified` are unchanged since git
+ * found them clean.
  */
 function quickListing(known: Listing, times: Map<string, number>): RepoListing {
   const { files, snap } = known;
@@ -188,7 +206,8 @@ export async function listRepo(dir: string, opts: ListOptions = {}): Promise<Rep
   // Stamped before git is asked, so a change while it answers is seen next time.
   const headNow = known ? headStamp(known.gitDir) : null;
   const knownTimes = listed ? timesInMemory(abs, listed.commit) : undefined;
-  if (listed && headNow !== null && headNow === listed.head && listed.snap && knownTimes && listed.modified.size <= listed.gitModified + MAX_SEEN_CHANGING) {
+  const snapValid = listed?.snap && (listed.racyUntil === 0 || Date.now() < listed.racyUntil);
+  if (listed && headNow !== null && headNow === listed.head && snapValid && knownTimes && listed.modified.size <= listed.gitModified + MAX_SEEN_CHANGING) {
     return quickListing(listed, knownTimes);
   }
   // From the second listing on, a stat snapshot of the files last listed, taken before
@@ -227,7 +246,7 @@ export async function listRepo(dir: string, opts: ListOptions = {}): Promise<Rep
   let files = LISTING.get(abs);
   if (!files || files.raw !== ls || files.gitDir !== gitDir) {
     // Stamped before ls-files ran: an index write after the stamp is seen next time.
-    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: indexNow, root: realRoot, commit, head: null, modified, gitModified: modified.size, snap: null };
+    files = { raw: ls, files: parseLsFiles(ls), gitDir, stamp: indexNow, root: realRoot, commit, head: null, modified, gitModified: modified.size, snap: null, racyUntil: 0 };
     LISTING.clear();
     LISTING.set(abs, files);
   } else {
@@ -240,7 +259,8 @@ export async function listRepo(dir: string, opts: ListOptions = {}): Promise<Rep
     files.head = same ? headNow : null;
     files.modified = modified;
     files.gitModified = modified.size;
-    files.snap = same ? snap : null;
+    files.snap = same && snap ? snap.snap : null;
+    files.racyUntil = same && snap ? snap.racyUntil : 0;
   }
   return { root: realRoot, commit, files: files.files, modified: new Set(modified), times, quick: false };
 }

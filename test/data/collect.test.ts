@@ -34,13 +34,19 @@ test('quick listings (no git process) keep every file outside `modified` clean',
   }
   const repo = makeRepo(files);
   try {
-    // Files written in the last 2 s make the snapshot racy: git is asked until they age.
     assert.equal((await listRepo(repo)).quick, false);
-    assert.equal((await listRepo(repo)).quick, false, 'fresh files: the snapshot is racy');
-    await sleep(2100);
     assert.equal((await listRepo(repo)).quick, false, 'this listing takes the snapshot');
+    // Files written in the last 2 s are racy in it: quick listings count them as changed.
     let l = await listRepo(repo);
     assert.equal(l.quick, true);
+    assert.equal(l.modified.size, 12, 'every fresh file is read and hashed');
+    holds(repo, l, 'fresh files');
+    // Once they have aged, git is asked once more, for a snapshot without racy files.
+    await sleep(2100);
+    assert.equal((await listRepo(repo)).quick, false, 'racy files aged: git again');
+    l = await listRepo(repo);
+    assert.equal(l.quick, true);
+    assert.equal(l.modified.size, 0);
     holds(repo, l, 'nothing changed');
 
     fs.appendFileSync(path.join(repo, 'src/f1.ts'), '// edited\n');
@@ -78,6 +84,23 @@ test('quick listings (no git process) keep every file outside `modified` clean',
     l = await listRepo(repo);
     assert.equal(l.quick, false);
     holds(repo, l, 'git add');
+  } finally {
+    rm(repo);
+  }
+});
+
+test('a snapshot with more than 32 racy files (a fresh checkout) is not taken: git is asked', async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) {
+    files[`src/g${i}.ts`] = `export const w${i} = ${i};\n`;
+  }
+  const repo = makeRepo(files);
+  try {
+    await listRepo(repo);
+    await listRepo(repo);
+    const l = await listRepo(repo);
+    assert.equal(l.quick, false, 'reading and hashing 40 files would cost more than git');
+    holds(repo, l, 'fresh checkout');
   } finally {
     rm(repo);
   }
