@@ -258,6 +258,9 @@ test('rebuilds in one process after work-tree edits match full builds, also when
   };
   try {
     DataCache.clearMemory();
+    // Files younger than 2 s are racy in a stat snapshot and read again on every
+    // rebuild (see collect.ts): let the sample repo's files age first.
+    await new Promise((r) => setTimeout(r, 2100));
     await buildDataset({ repo, cacheDir });
     const alpha = fs.readFileSync(path.join(repo, 'src/alpha.ts'), 'utf8');
     writeFiles(repo, { 'src/alpha.ts': `${alpha}\n// An edit adds a line.\n` });
