@@ -27,18 +27,34 @@ export interface Fingerprint {
  * spaces; it is hashed token by token (a word by its two word hashes), so word
  * characters cost one multiply each.
  */
+/** Character classes for the fingerprint scan: 1 word (A-Z a-z 0-9 _), 2 whitespace, 0 other. */
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  CLASS[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ? 1 : c === 32 || (c >= 9 && c <= 13) ? 2 : 0;
+}
+
+/** The word hashes of the text being fingerprinted (grown as needed, reused). */
+let WORDS = new Int32Array(1 << 14);
+
 export function fingerprint(text: string): Fingerprint {
   let h1 = 0x811c9dc5;
   let h2 = 0x1b873593;
-  const words: number[] = [];
+  // At most one word per two characters, plus one.
+  if (WORDS.length < (text.length >> 1) + 1) {
+    WORDS = new Int32Array((text.length >> 1) + 1024);
+  }
+  const words = WORDS;
+  let nWords = 0;
   let w = 0;
   let w2 = 0;
   let inWord = false;
   let pendingSpace = false;
   let started = false;
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95) {
+    const k = c < 128 ? CLASS[c] : 0;
+    if (k === 1) {
       if (inWord) {
         w = Math.imul(w ^ c, 0x01000193);
         w2 = ((w2 << 5) - w2 + c) | 0;
@@ -56,13 +72,13 @@ export function fingerprint(text: string): Fingerprint {
       continue;
     }
     if (inWord) {
-      words.push(w >>> 0);
+      words[nWords++] = w;
       h1 = Math.imul(h1 ^ w, 0x01000193) ^ 0x2f;
       h2 = Math.imul(h2 ^ w2, 0x5bd1e995);
       h2 ^= h2 >>> 15;
       inWord = false;
     }
-    if (c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11) {
+    if (k === 2) {
       pendingSpace = started;
       continue;
     }
@@ -77,14 +93,14 @@ export function fingerprint(text: string): Fingerprint {
     started = true;
   }
   if (inWord) {
-    words.push(w >>> 0);
+    words[nWords++] = w;
     h1 = Math.imul(h1 ^ w, 0x01000193) ^ 0x2f;
     h2 = Math.imul(h2 ^ w2, 0x5bd1e995);
     h2 ^= h2 >>> 15;
   }
   const normHash = (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
-  const fp: Fingerprint = { normHash, sig: minhashOfWords(words) };
-  const sh = fp.sig ? shortShingles(words) : null;
+  const fp: Fingerprint = { normHash, sig: minhashOfWords(words, nWords) };
+  const sh = fp.sig ? shortShingles(words, nWords) : null;
   if (sh) {
     fp.shingles = sh;
   }
@@ -92,7 +108,7 @@ export function fingerprint(text: string): Fingerprint {
 }
 
 /** The hash of the word 5-gram starting at word `i`. */
-function shingleHash(words: number[], i: number): number {
+function shingleHash(words: Int32Array, i: number): number {
   let h = 0x12345678;
   for (let j = 0; j < SHINGLE; j++) {
     h = Math.imul(h ^ words[i + j], 0x5bd1e995);
@@ -102,8 +118,8 @@ function shingleHash(words: number[], i: number): number {
 }
 
 /** Distinct 5-gram hashes, sorted, for a text of fewer than NUM_PERM 5-grams; else null. */
-function shortShingles(words: number[]): Uint32Array | null {
-  const n = words.length - SHINGLE + 1;
+function shortShingles(words: Int32Array, nWords: number): Uint32Array | null {
+  const n = nWords - SHINGLE + 1;
   if (n <= 0 || n >= NUM_PERM) {
     return null;
   }
@@ -161,8 +177,8 @@ const EMPTY = 0xffffffff;
  * The result estimates Jaccard like NUM_PERM independent permutations at 1/NUM_PERM
  * of the cost.
  */
-function minhashOfWords(words: number[]): Uint32Array | null {
-  const n = words.length - SHINGLE + 1;
+function minhashOfWords(words: Int32Array, nWords: number): Uint32Array | null {
+  const n = nWords - SHINGLE + 1;
   if (n <= 0) {
     return null;
   }

@@ -89,3 +89,18 @@ test('short texts are judged by their exact 5-gram Jaccard: 0.67 is kept apart, 
   assert.deepEqual([...findDuplicates([c, d]).near], [1]);
   assert.equal(fingerprint(words(2000, rng(1)).join(' ')).shingles, undefined, 'long texts keep only the signature');
 });
+
+test('fingerprints are stable: pinned values (cached records keep them; a change must bump PROCESS_VERSION)', () => {
+  const long = Array.from({ length: 60 }, (_, i) => `function f${i}(a, b) {\n  return a * ${i} + b; // é\n}\n`).join('\n');
+  const short = 'const x = compute(a, b, c) + other_value;\r\n\tlet y = x;';
+  const a = fingerprint(long);
+  const b = fingerprint(short);
+  assert.equal(a.normHash, '5a9e98ef1e5c9c8f');
+  assert.deepEqual(Array.from(a.sig!.slice(0, 8)), [15867381, 5893982, 1020095, 2275144, 11848715, 10500911, 311090, 12837895]);
+  assert.equal(a.shingles, undefined);
+  assert.equal(b.normHash, 'e9517eb130a7ad38');
+  assert.deepEqual(Array.from(b.shingles ?? []), [533030790, 1551303055, 1933485619, 2716144256, 3015874179, 4144332250]);
+  // A text longer than any before it (the word buffer grows) and an empty one.
+  assert.equal(fingerprint('x '.repeat(100_000)).normHash, fingerprint('x '.repeat(100_000)).normHash);
+  assert.equal(fingerprint('').sig, null);
+});
