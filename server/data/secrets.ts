@@ -29,6 +29,12 @@ interface TokenRule {
   hint: RegExp;
   /** Capture group holding the secret (0: whole match). */
   group?: number;
+  /**
+   * A string in every match, where no match spans lines: only the lines that hold it
+   * are scanned (the same matches; a regex that starts with a word boundary scans
+   * every word of a file otherwise, and URLs in comments are common).
+   */
+  inLine?: string;
 }
 
 const TOKEN_RULES: TokenRule[] = [
@@ -56,8 +62,32 @@ const TOKEN_RULES: TokenRule[] = [
     hint: /:\/\//,
     re: /(\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}:\/\/[^\s:/@'"`<>]{1,100}:)([^\s@/'"`<>]{1,200})(@[A-Za-z0-9.[\]_-])/g,
     group: 2,
+    inLine: '://',
   },
 ];
+
+/** Any rule's hint (case-insensitive: it may match more, never less): a text without one skips them all. */
+const TOKEN_HINT = new RegExp(TOKEN_RULES.map((r) => r.hint.source).join('|'), 'i');
+
+/** `text.replace(re, fn)`, scanning only the lines that hold `needle` (for rules whose matches hold it and never span lines). */
+function replaceInLines(text: string, needle: string, re: RegExp, fn: (...m: string[]) => string): string {
+  const parts: string[] = [];
+  let last = 0;
+  for (let at = text.indexOf(needle); at >= 0; ) {
+    const ls = text.lastIndexOf('\n', at) + 1;
+    const nl = text.indexOf('\n', at);
+    const le = nl < 0 ? text.length : nl;
+    re.lastIndex = 0;
+    parts.push(text.slice(last, ls), text.slice(ls, le).replace(re, fn));
+    last = le;
+    at = text.indexOf(needle, le);
+  }
+  if (last === 0) {
+    return text;
+  }
+  parts.push(text.slice(last));
+  return parts.join('');
+}
 
 /** Values that mark a placeholder, not a real credential. */
 const PLACEHOLDER = /^(?:changeme|change_?me|password|passwd|pass|pwd|user|username|secret|xxx+|x+|\*+|\.+|-+|_+|null|none|nil|undefined|true|false|todo|tbd|dummy|example|sample|test|testing|fake|mock|placeholder|default|redacted|hunter2)$/i;
@@ -134,12 +164,11 @@ export function redactSecrets(text: string): RedactResult {
     counts[k] = (counts[k] ?? 0) + 1;
   };
   let out = text;
-  for (const rule of TOKEN_RULES) {
+  for (const rule of TOKEN_HINT.test(text) ? TOKEN_RULES : []) {
     if (!rule.hint.test(out)) {
       continue;
     }
-    rule.re.lastIndex = 0;
-    out = out.replace(rule.re, (...m: string[]) => {
+    const redact = (...m: string[]): string => {
       const g = rule.group ?? 0;
       if (rule.kind === 'connection_string_password' && isPlaceholder(m[2])) {
         return m[0];
@@ -149,7 +178,9 @@ export function redactSecrets(text: string): RedactResult {
         return placeholder(rule.kind);
       }
       return m[1] + placeholder(rule.kind) + (m[3] ?? '');
-    });
+    };
+    rule.re.lastIndex = 0;
+    out = rule.inLine ? replaceInLines(out, rule.inLine, rule.re, redact) : out.replace(rule.re, redact);
   }
   if (ASSIGN_HINT.test(out)) {
     // An assignment never spans lines, and a secret-like name holds a hint word, so only

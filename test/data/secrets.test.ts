@@ -31,6 +31,14 @@ test('redaction keeps the code around the secret', () => {
   assert.equal(check(`const clientSecret = '${key}';`, { assigned_secret: 1 }, [key]), `const clientSecret = '<REDACTED_ASSIGNED_SECRET>';`);
 });
 
+test('connection strings: every line that holds one, several on a line, at the first and last line', () => {
+  const [p1, p2, p3] = [fake(16, undefined, 41), fake(16, undefined, 42), fake(16, undefined, 43)];
+  const text = [`redis://default:${p1}@cache`, '// see https://example.com/docs (no credentials)', `a = "mysql://u:${p2}@h1" + "amqp://w:${p3}@h2"`, `last: postgres://x:${p1}@h3`].join('\n');
+  const out = check(text, { connection_string_password: 4 }, [p1, p2, p3]);
+  const P = placeholder('connection_string_password');
+  assert.equal(out, [`redis://default:${P}@cache`, '// see https://example.com/docs (no credentials)', `a = "mysql://u:${P}@h1" + "amqp://w:${P}@h2"`, `last: postgres://x:${P}@h3`].join('\n'));
+});
+
 test('secrets in config formats: JSON, YAML, .properties, INI', () => {
   const v = fake(20, undefined, 41) + '9';
   check(`{"db": {"password": "${v}"}}`, { assigned_secret: 1 }, [v]);
