@@ -5,8 +5,9 @@ import type { Node } from 'web-tree-sitter';
 import type { RawPair } from './types';
 import { bodyLines, countTokens, dedentTail, firstParagraph, renderComment, skipName, stripMarkers, styleOf } from './doccomment';
 import { parserFor } from './treesitter';
-import { braceDialect, elidableBlocks, type Elided, includedRanges } from './elide';
-import { type PyElided, pythonElidable } from './elide-python';
+import { parseCounts, parseElided, type Tree } from './parse';
+
+export { parseCounts };
 
 interface Spec {
   /** Node types that yield a pair. */
@@ -355,40 +356,6 @@ function nestedBody(d: DefInfo): Node | null {
 const DOC_CANDIDATE = /(^[ \t]*\/\/[^\n]*|\*\/[ \t]*)\n[ \t]*[^\s/*]/m;
 const PY_DOC_CANDIDATE = /"""|'''/;
 
-/** Counts of parses with elided block insides, and of those parsed again whole because the check failed. */
-export const parseCounts = { elided: 0, reparsed: 0, whole: 0 };
-
-type Tree = NonNullable<ReturnType<NonNullable<Awaited<ReturnType<typeof parserFor>>>['parse']>>;
-
-/**
- * The elided parse is trusted only if it has no errors and every elided block is still
- * one bracketed node (Python: the statements around each elided run are still siblings
- * in one block).
- */
-function elisionHolds(tree: Tree, elided: Elided[], python: boolean): boolean {
-  const root = tree.rootNode;
-  if (root.hasError) {
-    return false;
-  }
-  if (python) {
-    return (elided as PyElided[]).every((e) => {
-      let n = root.descendantForIndex(e.after, e.after);
-      while (n?.parent && n.parent.startIndex === e.after && n.parent.type !== 'block') {
-        n = n.parent;
-      }
-      const block = n?.parent;
-      return !!n && n.startIndex === e.after && block?.type === 'block' && block.children.some((c) => c?.startIndex === e.before);
-    });
-  }
-  for (const e of elided) {
-    const open = root.descendantForIndex(e.start - 1, e.start - 1);
-    if (!open || open.type !== '{' || open.startIndex !== e.start - 1 || open.parent?.endIndex !== e.end + 1) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /**
  * Pairs of one file, or null when the grammar cannot be loaded. `elide: false` parses
  * every byte (the elided parse must give the same pairs; tests check both).
@@ -402,27 +369,9 @@ export async function treeSitterPairs(grammar: string, text: string, header: str
   if (!spec || !parser) {
     return null;
   }
-  let tree: Tree | null = null;
+  let tree: Tree | null;
   try {
-    const dialect = opts.elide === false ? null : braceDialect(grammar);
-    const elided = dialect ? elidableBlocks(text, dialect) : spec.python && opts.elide !== false ? pythonElidable(text) : null;
-    if (elided && elided.length > 0) {
-      parseCounts.elided++;
-      try {
-        tree = parser.parse(text, null, { includedRanges: includedRanges(text, elided) });
-      } catch {
-        parser.reset();
-      }
-      if (!tree || !elisionHolds(tree, elided, spec.python === true)) {
-        tree?.delete();
-        tree = null;
-        parseCounts.reparsed++;
-      }
-    }
-    if (!tree) {
-      tree = parser.parse(text);
-      parseCounts.whole++;
-    }
+    tree = parseElided(parser, grammar, text, { elide: opts.elide !== false, python: spec.python === true, commentTypes: spec.comments });
   } catch {
     parser.reset();
     return null; // the parser failed on this input: the heuristic takes over

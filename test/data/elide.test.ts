@@ -89,6 +89,30 @@ test('a file the lexer misreads is parsed whole again, with the same pairs', asy
   assert.equal(parseCounts.reparsed, before.reparsed + 1, 'parsed with elision, checked, parsed again');
 });
 
+test('long block comments lose their insides too: the parser sees /**/ at the same offsets', async () => {
+  const doc = (what: string): string => ['/**', ` * ${what}`, ...Array.from({ length: 8 }, (_, i) => ` * @param p${i} The value number ${i} that the caller passes in here.`), ' */'].join('\n');
+  const src = [doc('Add up the values of the list given.'), 'function sum(xs) {', '  let s = 0;', '  for (const x of xs) { s += x; }', '  return s;', '}', '', 'class Bag {', `  ${doc('Count the items kept in this bag.')}`, '  count() {', '    let n = 0;', '    for (const k in this) { n++; }', '    return n;', '  }', '}', '/* short */'].join('\n');
+  const comments: Array<{ start: number; end: number }> = [];
+  elidableBlocks(src, 'js', comments);
+  assert.equal(comments.length, 2, 'the two long doc comments; the short one keeps its inside');
+  assert.ok(comments.every((c) => src.slice(c.start - 2, c.start) === '/*' && src.slice(c.end, c.end + 2) === '*/'));
+  await same('javascript', src);
+  await same('java', `class Bag {\n  ${doc('Count the items kept in this bag.')}\n  public int count() {\n    int n = 0;\n    for (int i = 0; i < 3; i++) { n++; }\n    return n;\n  }\n}\n`);
+  await same('rust', `${doc('Add up the values of the list given.')}\npub fn sum(xs: &[i32]) -> i32 {\n    let mut s = 0;\n    for x in xs { s += x; }\n    s\n}\n`);
+});
+
+test('a comment the lexer misreads (in a JSX text) fails the check: parsed whole, same pairs', async () => {
+  // JSX text is not a comment to the parser; the lexer takes the "/* ... */" in it for one.
+  const long = 'x'.repeat(300);
+  const src = ['/** Render the view of the row given here. */', 'function View(r) {', `  const v = <p>a /* b ${long} */ c</p>;`, '  const w = [v, r];', '  return w;', '}'].join('\n');
+  const comments: Array<{ start: number; end: number }> = [];
+  elidableBlocks(src, 'js', comments);
+  assert.ok(comments.some((c) => src.slice(c.start, c.end).includes(long)), 'the lexer elides inside the JSX text');
+  const before = { ...parseCounts };
+  await same('javascript', src, false);
+  assert.equal(parseCounts.reparsed, before.reparsed + 1, 'parsed with elision, checked, parsed again');
+});
+
 test('python: a body keeps its first two statements and its last; strings, brackets and continuations are read', async () => {
   const src = [
     'class Store:',
