@@ -27,11 +27,13 @@ function holds(repo: string, l: RepoListing, what: string): void {
   assert.equal(l.commit, git(repo, 'rev-parse', 'HEAD').trim(), `${what}: HEAD`);
 }
 
+/** `n` small files `src/f0.ts`... */
+function smallFiles(n: number): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [`src/f${i}.ts`, `export const v${i} = ${i};\n`]));
+}
+
 test('quick listings (no git process) keep every file outside `modified` clean', async () => {
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 12; i++) {
-    files[`src/f${i}.ts`] = `export const v${i} = ${i};\n`;
-  }
+  const files = smallFiles(12);
   const repo = makeRepo(files);
   try {
     assert.equal((await listRepo(repo)).quick, false);
@@ -90,11 +92,7 @@ test('quick listings (no git process) keep every file outside `modified` clean',
 });
 
 test('a snapshot with more than 32 racy files (a fresh checkout) is not taken: git is asked', async () => {
-  const files: Record<string, string> = {};
-  for (let i = 0; i < 40; i++) {
-    files[`src/g${i}.ts`] = `export const w${i} = ${i};\n`;
-  }
-  const repo = makeRepo(files);
+  const repo = makeRepo(smallFiles(40));
   try {
     await listRepo(repo);
     await listRepo(repo);
