@@ -10,7 +10,7 @@ import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
 import { listRepo, readTracked, type TrackedFile } from './collect';
 import { checkPath, compileGlobs } from './filters';
 import { type FileJob, type FileJobResult, processJob, PROCESS_VERSION } from './process';
-import { batchSizes, defaultWorkers, FilePool, sizedBatches } from './pool';
+import { defaultWorkers, FilePool, inBatches, sizedBatches } from './pool';
 import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
 import { DataCache, defaultCacheDir } from './cache';
@@ -19,6 +19,12 @@ import { addCounts } from './secrets';
 
 export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, ProgressEvent, MixRatios, FilterOptions } from './types';
 export { writeJsonl, writeStats, toJsonlLine } from './export';
+
+/** The line the CLI and the training log print when the cache could not be saved (null: it was). */
+export function cacheSaveWarning(s: DatasetStats): string | null {
+  const e = s.cache.saveError;
+  return e ? `warning: the incremental cache was not saved (${e.code}: ${e.message}); the next run builds from scratch` : null;
+}
 
 /** Examples made from an (in-memory) record, with the settings they were made with. */
 interface ExamplesMemo {
@@ -219,21 +225,11 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     tick();
   };
   try {
-    const batches: Slot[][] = [];
-    if (pool && nWorkers > 1 && jobs.length <= SIZED_MAX_FILES) {
-      // Sizes cost an lstat each (the file itself is read in a worker): worth it where a
-      // few big files can be most of a small run (lodash.js is 40% of lodash's bytes).
-      const sizes = jobs.map((e) => e.job!.bytes?.byteLength ?? fs.lstatSync(path.join(repo.root, e.path), { throwIfNoEntry: false })?.size ?? 0);
-      for (const b of sizedBatches(sizes, nWorkers)) {
-        batches.push(b.map((i) => jobs[i]));
-      }
-    } else {
-      let at = 0;
-      for (const k of batchSizes(jobs.length, pool ? nWorkers : 1)) {
-        batches.push(jobs.slice(at, at + k));
-        at += k;
-      }
-    }
+    // Sizes cost an lstat each (the file itself is read in a worker): worth it where a
+    // few big files can be most of a small run (lodash.js is 40% of lodash's bytes).
+    const sized = pool !== null && nWorkers > 1 && jobs.length <= SIZED_MAX_FILES;
+    const sizeOf = (e: Slot): number => e.job!.bytes?.byteLength ?? fs.lstatSync(path.join(repo.root, e.path), { throwIfNoEntry: false })?.size ?? 0;
+    const batches: Slot[][] = sized ? sizedBatches(jobs.map(sizeOf), nWorkers).map((b) => b.map((i) => jobs[i])) : inBatches(jobs, pool ? nWorkers : 1);
     const inThread = async (batch: Slot[]): Promise<FileJobResult[]> => {
       const out: FileJobResult[] = [];
       for (const e of batch) {
@@ -338,15 +334,9 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       const source = tok.source;
       const key = tokenKey ?? tokenizerFingerprint(tok);
       const entries = [...todo.entries()];
-      const batches: Array<Array<[string, string]>> = [];
-      let at = 0;
       let encoded = 0;
-      for (const k of batchSizes(entries.length, nTokWorkers)) {
-        batches.push(entries.slice(at, at + k));
-        at += k;
-      }
       await Promise.all(
-        batches.map(async (batch) => {
+        inBatches(entries, nTokWorkers).map(async (batch) => {
           // A failed batch is left to the loop below, which encodes in this thread.
           const ids = await tpool.tokenize(source, key, batch.map(([, text]) => text)).catch(() => null);
           if (ids) {

@@ -65,11 +65,25 @@ const BATCH_MAX = 64;
 export function batchSizes(n: number, workers: number): number[] {
   const sizes: number[] = [];
   for (let left = n; left > 0; ) {
-    const k = Math.max(1, Math.min(BATCH_MAX, Math.ceil(left / (4 * Math.max(1, workers)))));
+    const k = batchCap(left, workers);
     sizes.push(k);
     left -= k;
   }
   return sizes;
+}
+
+/** The next batch's size with `left` jobs to go: a quarter of an even share, 1 to BATCH_MAX. */
+const batchCap = (left: number, workers: number): number => Math.max(1, Math.min(BATCH_MAX, Math.ceil(left / (4 * Math.max(1, workers)))));
+
+/** `items` cut into consecutive batches of the batchSizes sizes. */
+export function inBatches<T>(items: T[], workers: number): T[][] {
+  const out: T[][] = [];
+  let at = 0;
+  for (const k of batchSizes(items.length, workers)) {
+    out.push(items.slice(at, at + k));
+    at += k;
+  }
+  return out;
 }
 
 /**
@@ -90,7 +104,7 @@ export function sizedBatches(sizes: number[], workers: number): number[][] {
   for (const i of order) {
     cur.push(i);
     bytes += sizes[i];
-    if (cur.length >= Math.max(1, Math.min(BATCH_MAX, Math.ceil(leftN / w))) || bytes >= leftBytes / w) {
+    if (cur.length >= batchCap(leftN, workers) || bytes >= leftBytes / w) {
       out.push(cur);
       leftBytes -= bytes;
       leftN -= cur.length;
