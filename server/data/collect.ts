@@ -130,7 +130,6 @@ function snapshot(root: string, files: TrackedFile[]): { snap: Float64Array; rac
   const out = new Float64Array(4 * files.length);
   const now = Date.now();
   let racy = 0;
-  let racyUntil = 0;
   for (let i = 0; i < files.length; i++) {
     const st = files[i].mode === '160000' ? undefined : lstatOrNone(root + path.sep + files[i].path);
     if (st && (st.mtimeMs >= now - RACY_MS || st.ctimeMs >= now - RACY_MS)) {
@@ -138,7 +137,6 @@ function snapshot(root: string, files: TrackedFile[]): { snap: Float64Array; rac
         return null;
       }
       out[4 * i] = RACY;
-      racyUntil = Math.max(racyUntil, now + RACY_MS);
       continue;
     }
     out[4 * i] = st ? st.size : NaN;
@@ -146,7 +144,7 @@ function snapshot(root: string, files: TrackedFile[]): { snap: Float64Array; rac
     out[4 * i + 2] = st ? st.ctimeMs : NaN;
     out[4 * i + 3] = st ? st.ino : NaN;
   }
-  return { snap: out, racyUntil };
+  return { snap: out, racyUntil: racy > 0 ? now + RACY_MS : 0 };
 }
 
 /**
@@ -239,9 +237,9 @@ export async function listRepo(dir: string, opts: ListOptions = {}): Promise<Rep
     ls = await git.raw(['ls-files', '--stage', '-z', '--full-name', '--', '.']);
     diff = await git.raw(['diff-files', '--name-only', '-z', '--no-renames', '--', '.']);
   }
-  const times = await lastCommitTimes(git, abs, commit, opts.cacheDirOf ? opts.cacheDirOf(fs.realpathSync(root)) : null);
-  // The same index listing as last time gives the same (parsed, sorted) array back.
   const realRoot = fs.realpathSync(root);
+  const times = await lastCommitTimes(git, abs, commit, opts.cacheDirOf ? opts.cacheDirOf(realRoot) : null);
+  // The same index listing as last time gives the same (parsed, sorted) array back.
   const modified = new Set(splitZ(diff));
   let files = LISTING.get(abs);
   if (!files || files.raw !== ls || files.gitDir !== gitDir) {
