@@ -2,7 +2,7 @@
 // (and stats), print a summary (or the stats as JSON with --json).
 import * as path from 'node:path';
 import { CodeTokenizer } from '../model/tokenizer';
-import { buildDataset, writeJsonl, writeStats } from '../data/index';
+import { buildDataset, cacheSaveWarning, writeJsonl, writeStats } from '../data/index';
 import type { DatasetStats } from '../data/types';
 import { parseFlags, parseNumber, printJson, required, type Command } from './args';
 
@@ -25,7 +25,7 @@ function summary(s: DatasetStats, out: string): string {
     `examples: ${s.examples.total} (pair ${s.examples.byType.pair}, comment ${s.examples.byType.comment}, fim ${s.examples.byType.fim}, lm ${s.examples.byType.lm}); train ${s.examples.train}, val ${s.examples.val}`,
     s.tokens ? `tokens: train ${s.tokens.train}, val ${s.tokens.val} in ${s.tokens.trainSequences}+${s.tokens.valSequences} sequences of ${s.tokens.seqLen}` : 'tokens: not counted (pass --model for token counts, FIM and packing)',
     `wrote ${out} in ${(s.timings.total / 1000).toFixed(2)} s`,
-    ...(s.cache.saveError ? [`warning: the incremental cache was not saved (${s.cache.saveError.code}: ${s.cache.saveError.message}); the next run builds from scratch`] : []),
+    ...[cacheSaveWarning(s)].filter((w) => w !== null),
   ].join('\n');
 }
 

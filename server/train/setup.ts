@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveAdapter } from '../adapters/peft';
 import { CodetuneError, fromFsError } from '../errors';
-import { buildDataset, type Dataset } from '../data/index';
+import { buildDataset, cacheSaveWarning, type Dataset } from '../data/index';
 import { initBackend } from '../model/backend';
 import { loadModel } from '../model/checkpoint';
 import { readModelConfig, type ModelConfig } from '../model/config';
@@ -157,8 +157,9 @@ export async function prepare(r: ResolvedOptions, log: (m: string) => void): Pro
   const { dataset, fingerprint } = await loadDataset(r, tok, config);
   const t = dataset.stats.tokens;
   log(`dataset: ${dataset.stats.files.kept} files, ${dataset.stats.examples.total} examples; ${t?.trainSequences ?? 0} train + ${t?.valSequences ?? 0} val sequences of ${r.seqLen} tokens; ${dataset.valPairs.length} held-out NL→code pairs; ${dataset.stats.cache.misses} files processed, ${dataset.stats.cache.hits} from the ${dataset.stats.cache.fromMemory ? 'in-memory' : 'on-disk'} cache (${dataset.stats.timings.total} ms)`);
-  if (dataset.stats.cache.saveError) {
-    log(`warning: the dataset cache was not saved (${dataset.stats.cache.saveError.code}: ${dataset.stats.cache.saveError.message}); the next run builds it from scratch`);
+  const saveWarning = cacheSaveWarning(dataset.stats);
+  if (saveWarning) {
+    log(saveWarning);
   }
   const model = loadModel(r.model);
   const trainables = r.full ? fullTrainables(model, r.model) : loraTrainables(model, r, path.resolve(r.model));
