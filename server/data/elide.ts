@@ -8,9 +8,9 @@
 //
 // The lexer here only has to find braces outside strings, comments, characters,
 // template literals and regular expressions. When unsure (unbalanced braces), it
-// elides nothing; the caller also checks the parse (no errors, every elided block
-// still a bracketed node) and parses the whole file again if the check fails. Tests
-// compare elided and whole parses on large corpora.
+// elides nothing; parse.ts also checks the parse (no errors, every elided block still
+// a bracketed node, every elided comment still a comment) and parses the whole file
+// again if the check fails. Tests compare elided and whole parses on large corpora.
 
 /** The brace-language dialects the lexer knows. */
 export type BraceDialect = 'js' | 'c' | 'go' | 'rust' | 'csharp' | 'java';

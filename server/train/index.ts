@@ -116,14 +116,18 @@ export class TrainWorker {
     this.idleTimer.unref();
   }
 
-  run(opts: TrainOptions, onMessage: (m: TrainWorkerMessage) => void): TrainingJob {
-    if (this.current) {
-      throw new CodetuneError('TRAINING_BUSY', 'a training job is already running in this worker');
-    }
+  private stopIdleTimer(): void {
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
     }
+  }
+
+  run(opts: TrainOptions, onMessage: (m: TrainWorkerMessage) => void): TrainingJob {
+    if (this.current) {
+      throw new CodetuneError('TRAINING_BUSY', 'a training job is already running in this worker');
+    }
+    this.stopIdleTimer();
     const jobId = crypto.randomUUID();
     const w = this.thread();
     w.ref();
@@ -145,10 +149,7 @@ export class TrainWorker {
 
   /** Stop the thread (a running job fails). */
   async close(): Promise<void> {
-    if (this.idleTimer) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
+    this.stopIdleTimer();
     const w = this.worker;
     this.worker = null;
     if (w) {
