@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeError, isCodetuneError } from '../errors';
-import { writeFileAtomic } from '../util/atomic';
+import { writeFileAtomic, writeFileAtomicAsync } from '../util/atomic';
 import { peekFile } from '../util/peek';
 import type { FileRecord } from './types';
 import { type Codec, FORMAT, RECORDS, ShardReader, ShardWriter, TOKENS } from './shard';
@@ -127,14 +127,18 @@ class ShardedStore<V extends object> {
     this.dirty.add(this.shardOf(k));
   }
 
-  save(): void {
+  /**
+   * The shard files this run changed (new entries, or entries it did not use, which
+   * are dropped), encoded now: later changes to the store do not reach them.
+   */
+  changedFiles(): ShardFile[] {
     for (const k of this.map.keys()) {
       if (!this.used.has(k)) {
         this.dirty.add(this.shardOf(k)); // dropped: its shard is rewritten without it
       }
     }
     if (this.dirty.size === 0) {
-      return;
+      return [];
     }
     const byShard = new Map<number, Array<[string, V]>>([...this.dirty].map((sh) => [sh, []]));
     for (const k of this.used) {
@@ -142,13 +146,21 @@ class ShardedStore<V extends object> {
       const list = v !== undefined ? byShard.get(this.shardOf(k)) : undefined;
       list?.push([k, v!]);
     }
+    const out: ShardFile[] = [];
     for (const [sh, list] of byShard) {
       const w = new ShardWriter();
       const entries = list.map(([k, v]) => [k, this.codec.write(v, w)]);
-      writeFileAtomic(this.file(sh), w.finish({ format: FORMAT, key: this.key, entries }));
+      out.push({ file: this.file(sh), bytes: w.finish({ format: FORMAT, key: this.key, entries }) });
     }
     this.dirty.clear();
+    return out;
   }
+}
+
+/** A shard file to write. */
+interface ShardFile {
+  file: string;
+  bytes: Buffer;
 }
 
 /** Shard files of the JSON format before this one (format 5 and older): removed when a cache folder is loaded. */
@@ -206,11 +218,13 @@ export class DataCache {
     this.tokenStore = tokenKey ? new ShardedStore<Int32Array>(TOKEN_SHARDS, (i) => path.join(d, `tokens-${tokenKey}-${i.toString(16)}.bin`), tokenKey, TOKENS) : null;
   }
 
-  static load(dir: string | null, configKey: string, tokenKey: string | null): DataCache {
+  /** The cache of `dir` (null: none), after any background save to it has ended. */
+  static async load(dir: string | null, configKey: string, tokenKey: string | null): Promise<DataCache> {
     const c = new DataCache(dir, configKey, tokenKey);
     if (!dir) {
       return c;
     }
+    await PENDING.get(dir);
     // A long-running process (the language server) keeps the last cache of a folder in
     // memory and reuses it while the files on disk are the ones it wrote or read.
     const memo = MEMORY.get(dir);
@@ -320,17 +334,77 @@ export class DataCache {
       return;
     }
     try {
-      this.records.save();
-      this.tokenStore?.save();
+      for (const f of this.changedFiles()) {
+        writeFileAtomic(f.file, f.bytes);
+      }
     } catch (e) {
-      // Each shard file is replaced atomically, so the folder holds whole shards, old or new.
-      this.saveError = isCodetuneError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: describeError(e) };
-      MEMORY.delete(this.dir);
+      this.saveFailed(e);
       return;
     }
     this.remember();
   }
+
+  /**
+   * `save`, with the files written on the thread pool while the caller goes on (a
+   * build's caller has training to do; the fsyncs need not hold it up). The shards are
+   * encoded now. Until the writes end, `DataCache.load` of this folder waits for them,
+   * so a later run reads what this one wrote. Resolves to the save's error, or null.
+   */
+  saveInBackground(): Promise<DataCache['saveError']> {
+    const dir = this.dir;
+    if (!dir) {
+      return Promise.resolve(null);
+    }
+    let files: ShardFile[];
+    try {
+      files = this.changedFiles();
+    } catch (e) {
+      this.saveFailed(e);
+      return Promise.resolve(this.saveError);
+    }
+    const done = Promise.all(files.map((f) => writeFileAtomicAsync(f.file, f.bytes))).then(
+      () => {
+        this.remember();
+        return null;
+      },
+      (e: unknown) => {
+        this.saveFailed(e);
+        return this.saveError;
+      },
+    );
+    const pending = done.finally(() => {
+      if (PENDING.get(dir) === pending) {
+        PENDING.delete(dir);
+      }
+    });
+    PENDING.set(dir, pending);
+    return pending;
+  }
+
+  /** Wait for background saves: of one folder, or of every folder (before a thread or process ends). */
+  static async settled(dir?: string | null): Promise<void> {
+    if (dir === undefined) {
+      await Promise.all([...PENDING.values()]);
+    } else if (dir !== null) {
+      await PENDING.get(dir);
+    }
+  }
+
+  private changedFiles(): ShardFile[] {
+    return [...this.records.changedFiles(), ...(this.tokenStore?.changedFiles() ?? [])];
+  }
+
+  private saveFailed(e: unknown): void {
+    // Each shard file is replaced atomically, so the folder holds whole shards, old or new.
+    this.saveError = isCodetuneError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: describeError(e) };
+    if (this.dir) {
+      MEMORY.delete(this.dir);
+    }
+  }
 }
+
+/** Background saves under way, by folder. */
+const PENDING = new Map<string, Promise<DataCache['saveError']>>();
 
 export interface TokenMap {
   get(key: string): Int32Array | undefined;

@@ -21,8 +21,8 @@ export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, Pr
 export { writeJsonl, writeStats, toJsonlLine } from './export';
 
 /** The line the CLI and the training log print when the cache could not be saved (null: it was). */
-export function cacheSaveWarning(s: DatasetStats): string | null {
-  const e = s.cache.saveError;
+export function cacheSaveWarning(s: DatasetStats | DatasetStats['cache']['saveError']): string | null {
+  const e = s && 'cache' in s ? s.cache.saveError : s;
   return e ? `warning: the incremental cache was not saved (${e.code}: ${e.message}); the next run builds from scratch` : null;
 }
 
@@ -121,7 +121,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
 
   const configKey = crypto.createHash('sha1').update(JSON.stringify([PROCESS_VERSION, filters])).digest('hex');
   const tokenKey = tok ? tokenizerFingerprint(tok) : null;
-  const cache = DataCache.load(cacheDirOf(repo.root), configKey, tokenKey);
+  const cache = await DataCache.load(cacheDirOf(repo.root), configKey, tokenKey);
   t = lap('cache_load', t);
 
   const fim: FimStrings | null = tok?.fim ? { prefix: tok.idToToken(tok.fim.prefix) ?? '', suffix: tok.idToToken(tok.fim.suffix) ?? '', middle: tok.idToToken(tok.fim.middle) ?? '' } : null;
@@ -367,7 +367,8 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     t = lap('tokenize', t);
   }
 
-  cache.save();
+  const background = opts.cacheWrite === 'background';
+  const saved = background ? cache.saveInBackground() : (cache.save(), Promise.resolve(cache.saveError));
   t = lap('cache_save', t);
 
   const byType = Object.fromEntries(EXAMPLE_TYPES.map((ty) => [ty, 0])) as DatasetStats['examples']['byType'];
@@ -393,9 +394,21 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     parsers,
     fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
     tokens,
-    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused, saveError: cache.saveError },
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused, saveError: background ? null : cache.saveError, background },
     timings,
     workers: pool ? nWorkers : 0,
   };
-  return { examples, train, val, valPairs: examples.filter((e) => e.split === 'val' && e.type === 'pair'), stats };
+  const ds: Dataset = { examples, train, val, valPairs: examples.filter((e) => e.split === 'val' && e.type === 'pair'), stats };
+  SAVED.set(ds, saved);
+  return ds;
+}
+
+const SAVED = new WeakMap<Dataset, Promise<DatasetStats['cache']['saveError']>>();
+
+/**
+ * How the build's cache save ended: null when it was written (or there is no cache
+ * folder), else why not. With `cacheWrite: 'background'` this waits for the writes.
+ */
+export async function cacheSaved(ds: Dataset): Promise<DatasetStats['cache']['saveError']> {
+  return (await SAVED.get(ds)) ?? null;
 }

@@ -88,6 +88,12 @@ export interface DatasetOptions {
   workers?: number;
   /** Keep the worker threads for the next build (default true: the process's shared pool; idle workers never hold the process open). */
   keepWorkers?: boolean;
+  /**
+   * 'wait' (default): the build returns once the cache is on disk, and `stats.cache.saveError`
+   * says whether it got there. 'background': the shards are written while the caller goes on
+   * (a training job); `cacheSaved(dataset)` tells how that ended.
+   */
+  cacheWrite?: 'wait' | 'background';
 }
 
 /** One training example. `prompt`/`completion` are what the JSONL export writes. */
@@ -180,9 +186,10 @@ export interface DatasetStats {
    * Cache use. `reused`: files whose path checks and records came straight from the
    * last build in this process (same folder, settings and index; see docs/DATA.md).
    * `tokenizedInWorkers`: of the token misses, the texts worker threads encoded.
-   * `saveError`: why the cache could not be written (the build itself succeeded).
+   * `saveError`: why the cache could not be written (the build itself succeeded); always
+   * null when `background` (the save was still under way: see `cacheSaved`).
    */
-  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; tokenizedInWorkers: number; fromMemory: boolean; reused: number; saveError: { code: string; message: string } | null };
+  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; tokenizedInWorkers: number; fromMemory: boolean; reused: number; saveError: { code: string; message: string } | null; background: boolean };
   timings: Record<string, number>;
   /** Worker threads used for processing files (0: the calling thread). */
   workers: number;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveAdapter } from '../adapters/peft';
 import { CodetuneError, fromFsError } from '../errors';
-import { buildDataset, cacheSaveWarning, type Dataset } from '../data/index';
+import { buildDataset, cacheSaved, cacheSaveWarning, type Dataset } from '../data/index';
 import { initBackend } from '../model/backend';
 import { loadModel } from '../model/checkpoint';
 import { readModelConfig, type ModelConfig } from '../model/config';
@@ -64,7 +64,7 @@ export async function loadDataset(r: ResolvedOptions, tok: CodeTokenizer, config
     throw new CodetuneError('TOKENIZER_MISMATCH', `${r.model}: tokenizer.json has ${tok.vocabSize} ids but the model's vocab_size is ${config.vocabSize}; the tokenizer belongs to another model`, { file: path.join(r.model, 'tokenizer.json') });
   }
   // One extra token per row: inputs are ids[0..T-1], targets ids[1..T].
-  const dataset = await buildDataset({ repo: r.repo, tokenizer: tok, seqLen: r.seqLen + 1, seed: r.seed, valFraction: r.valFraction, include: r.include, exclude: r.exclude, cacheDir: r.cacheDir });
+  const dataset = await buildDataset({ repo: r.repo, tokenizer: tok, seqLen: r.seqLen + 1, seed: r.seed, valFraction: r.valFraction, include: r.include, exclude: r.exclude, cacheDir: r.cacheDir, cacheWrite: 'background' });
   if (dataset.train.length === 0) {
     throw new CodetuneError('EMPTY_DATASET', `${r.repo}: the dataset has no training examples (${dataset.stats.files.kept} of ${dataset.stats.files.seen} files kept); add source files to the repo or loosen --include/--exclude`, { file: r.repo });
   }
@@ -157,10 +157,13 @@ export async function prepare(r: ResolvedOptions, log: (m: string) => void): Pro
   const { dataset, fingerprint } = await loadDataset(r, tok, config);
   const t = dataset.stats.tokens;
   log(`dataset: ${dataset.stats.files.kept} files, ${dataset.stats.examples.total} examples; ${t?.trainSequences ?? 0} train + ${t?.valSequences ?? 0} val sequences of ${r.seqLen} tokens; ${dataset.valPairs.length} held-out NL→code pairs; ${dataset.stats.cache.misses} files processed, ${dataset.stats.cache.hits} from the ${dataset.stats.cache.fromMemory ? 'in-memory' : 'on-disk'} cache (${dataset.stats.timings.total} ms)`);
-  const saveWarning = cacheSaveWarning(dataset.stats);
-  if (saveWarning) {
-    log(saveWarning);
-  }
+  // The cache's shards are written while the model loads (see DatasetOptions.cacheWrite).
+  void cacheSaved(dataset).then((e) => {
+    const warning = cacheSaveWarning(e);
+    if (warning) {
+      log(warning);
+    }
+  });
   const model = loadModel(r.model);
   const trainables = r.full ? fullTrainables(model, r.model) : loraTrainables(model, r, path.resolve(r.model));
   log(`${trainables.kind === 'lora' ? `LoRA r=${r.rank} alpha=${r.alpha} on ${trainables.adapter!.modules().length} modules` : 'full fine-tuning'}: ${trainables.parameterCount} trainable parameters`);

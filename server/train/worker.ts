@@ -9,6 +9,7 @@ import { describeError, isCodetuneError } from '../errors';
 import type { TrainWorkerMessage } from '../protocol';
 import type { TrainOptions } from './options';
 import { runTraining } from './trainer';
+import { DataCache } from '../data/cache';
 
 if (!parentPort) {
   throw new Error('server/train/worker.ts must run in a worker thread');
@@ -25,7 +26,10 @@ function run(opts: TrainOptions): void {
   }
   running = true;
   cancelled = false;
-  runTraining(opts, { emit: post, shouldStop: () => cancelled }).then(
+  // A job ends once the data cache it saves in the background is on disk, so a thread
+  // stopped after its job never cuts those writes short.
+  const job = runTraining(opts, { emit: post, shouldStop: () => cancelled });
+  job.finally(() => DataCache.settled()).then(
     (done) => {
       running = false;
       post({ type: 'done', done });

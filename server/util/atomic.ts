@@ -50,6 +50,32 @@ export function writeFileAtomic(target: string, ...chunks: Array<Uint8Array | st
   }
 }
 
+/**
+ * writeFileAtomic's steps on the libuv thread pool: the caller's thread does not wait
+ * for the disk (the data cache writes its shards this way behind a build).
+ */
+export async function writeFileAtomicAsync(target: string, data: Uint8Array): Promise<void> {
+  const tmp = tempName(target);
+  try {
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    const fh = await fs.promises.open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, target);
+    const dir = await fs.promises.open(path.dirname(target), 'r').catch(() => null);
+    // Some file systems cannot fsync a folder; the rename is still atomic.
+    await dir?.sync().catch(() => undefined);
+    await dir?.close();
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw fromFsError(e, target);
+  }
+}
+
 /** Replace folder `target` with the fully written folder `staged` (same parent). */
 export function replaceDirAtomic(staged: string, target: string): void {
   const old = `${target}.old-${process.pid}-${++counter}`;
