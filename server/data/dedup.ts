@@ -27,8 +27,11 @@ export interface Fingerprint {
  * spaces; it is hashed token by token (a word by its two word hashes), so word
  * characters cost one multiply each.
  */
-/** Character classes for the fingerprint scan: 1 word (A-Z a-z 0-9 _), 2 whitespace, 0 other. */
-const CLASS = new Uint8Array(128);
+/**
+ * Character classes for the fingerprint scan, for every UTF-16 unit (so the loop needs
+ * no range check): 1 word (A-Z a-z 0-9 _), 2 whitespace, 0 other (non-ASCII included).
+ */
+const CLASS = new Uint8Array(65536);
 for (let c = 0; c < 128; c++) {
   CLASS[c] = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ? 1 : c === 32 || (c >= 9 && c <= 13) ? 2 : 0;
 }
@@ -45,39 +48,38 @@ export function fingerprint(text: string): Fingerprint {
   }
   const words = WORDS;
   let nWords = 0;
-  let w = 0;
-  let w2 = 0;
-  let inWord = false;
   let pendingSpace = false;
   let started = false;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const k = c < 128 ? CLASS[c] : 0;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    const k = CLASS[c];
     if (k === 1) {
-      if (inWord) {
-        w = Math.imul(w ^ c, 0x01000193);
-        w2 = ((w2 << 5) - w2 + c) | 0;
-        continue;
-      }
+      // A word: its characters in a loop of their own (one branch per character).
       if (pendingSpace) {
         h1 = Math.imul(h1 ^ 32, 0x01000193);
         h2 = Math.imul(h2 ^ 32, 0x5bd1e995);
         pendingSpace = false;
       }
-      w = Math.imul(0x811c9dc5 ^ c, 0x01000193);
-      w2 = c;
-      inWord = true;
-      started = true;
-      continue;
-    }
-    if (inWord) {
+      let w = Math.imul(0x811c9dc5 ^ c, 0x01000193);
+      let w2 = c;
+      for (i++; i < n; i++) {
+        c = text.charCodeAt(i);
+        if (CLASS[c] !== 1) {
+          break;
+        }
+        w = Math.imul(w ^ c, 0x01000193);
+        w2 = ((w2 << 5) - w2 + c) | 0;
+      }
       words[nWords++] = w;
       h1 = Math.imul(h1 ^ w, 0x01000193) ^ 0x2f;
       h2 = Math.imul(h2 ^ w2, 0x5bd1e995);
       h2 ^= h2 >>> 15;
-      inWord = false;
+      started = true;
+      continue;
     }
+    i++;
     if (k === 2) {
       pendingSpace = started;
       continue;
@@ -91,12 +93,6 @@ export function fingerprint(text: string): Fingerprint {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
     h2 ^= h2 >>> 15;
     started = true;
-  }
-  if (inWord) {
-    words[nWords++] = w;
-    h1 = Math.imul(h1 ^ w, 0x01000193) ^ 0x2f;
-    h2 = Math.imul(h2 ^ w2, 0x5bd1e995);
-    h2 ^= h2 >>> 15;
   }
   const normHash = (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
   const fp: Fingerprint = { normHash, sig: minhashOfWords(words, nWords) };

@@ -122,6 +122,22 @@ test('content rules and thresholds', () => {
   assert.deepEqual(decodeText(Buffer.from('héllo', 'utf8')), { text: 'héllo' });
 });
 
+test('lineStats: pinned values on edge cases (the table-driven loop counts as the if/else one did)', () => {
+  const cases: Array<[string, [number, number, number, number, number]]> = [
+    ['', [1, 0, 0, 0, 1]],
+    ['a', [1, 1, 1, 1, 1]],
+    ['\n', [1, 0, 1, 0, 2]],
+    ['ab\n\ncd', [3, 2, 2, 2 / 3, 0.5]],
+    ['\u00e9\u2028x\n', [1, 3, 4, 0.75, 0.5]],
+    [' \t\r\n', [1, 3, 4, 0, 1.25]],
+    ['x_y-z 1\n\t2', [2, 7, 5, 0.5, 0.4]],
+    ['\u{1F600}', [1, 2, 2, 1, 0.5]],
+  ];
+  for (const [text, [lines, maxLine, meanLine, alnumFraction, whitespaceFraction]] of cases) {
+    assert.deepEqual(lineStats(text), { lines, maxLine, meanLine, alnumFraction, whitespaceFraction }, JSON.stringify(text));
+  }
+});
+
 test('extension-less scripts are typed by their shebang', async () => {
   const repo = makeRepo({ 'bin/tool': '#!/usr/bin/env python3\nprint("hello there")\n', 'bin/blob': 'no shebang here\n' });
   try {
