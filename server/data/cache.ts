@@ -134,7 +134,10 @@ class ShardedStore<V extends object> {
   changedFiles(): ShardFile[] {
     for (const k of this.map.keys()) {
       if (!this.used.has(k)) {
-        this.dirty.add(this.shardOf(k)); // dropped: its shard is rewritten without it
+        // Dropped: its shard is rewritten without it, and memory lets it go too (kept,
+        // an old version of an edited file would dirty its shard at every later save).
+        this.dirty.add(this.shardOf(k));
+        this.map.delete(k);
       }
     }
     if (this.dirty.size === 0) {

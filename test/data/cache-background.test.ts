@@ -98,3 +98,47 @@ test('a background cache save that fails is reported by cacheSaved, and the buil
     rm(out);
   }
 });
+
+test('an in-process rebuild rewrites only the shard of the file that changed, not those of files edited before', async () => {
+  const repo = repoOf(40);
+  const cacheDir = tmpDir('codetune-cache-');
+  try {
+    DataCache.clearMemory();
+    // Files younger than 2 s count as changed in every quick rebuild (see collect.ts).
+    await new Promise((r) => setTimeout(r, 2100));
+    await buildDataset({ repo, cacheDir });
+    // A rewrite replaces the file (temp file and rename), so its inode changes even when its bytes do not.
+    const snapshot = (): Map<string, number> => new Map(fs.readdirSync(cacheDir).filter((f) => f.startsWith('records-')).map((f) => [f, fs.statSync(path.join(cacheDir, f)).ino]));
+    const rewritten = (before: Map<string, number>): string[] => [...snapshot()].filter(([f, ino]) => before.get(f) !== ino).map(([f]) => f);
+    // Two edits of f1, each rebuilt in memory: its old versions leave the cache.
+    writeFiles(repo, { 'src/f1.ts': doc('first', 7) });
+    const s1 = snapshot();
+    assert.equal((await buildDataset({ repo, cacheDir })).stats.cache.misses, 1);
+    const f1Shards = rewritten(s1);
+    assert.equal(f1Shards.length, 1, 'the edit rewrites one shard');
+    writeFiles(repo, { 'src/f1.ts': doc('second', 8) });
+    await buildDataset({ repo, cacheDir });
+    // An edit of another file (in another shard) rewrites that shard only.
+    let checked = 0;
+    for (let i = 2; i < 40 && checked === 0; i++) {
+      const s = snapshot();
+      writeFiles(repo, { [`src/f${i}.ts`]: doc(`edit${i}`, i + 50) });
+      const b = await buildDataset({ repo, cacheDir });
+      assert.equal(b.stats.cache.fromMemory, true);
+      const changed = rewritten(s);
+      assert.equal(changed.length, 1, `editing src/f${i}.ts rewrote ${changed.join(', ')}`);
+      if (changed[0] !== f1Shards[0]) {
+        checked++; // a shard other than f1's: f1's shard was left alone
+      }
+    }
+    assert.equal(checked, 1, 'an edit in another shard than f1.ts was checked');
+    DataCache.clearMemory();
+    const fromDisk = await buildDataset({ repo, cacheDir });
+    assert.equal(fromDisk.stats.cache.misses, 0);
+    assert.equal(lines(fromDisk), lines(await buildDataset({ repo, cacheDir: null })));
+  } finally {
+    DataCache.clearMemory();
+    rm(repo);
+    rm(cacheDir);
+  }
+});
