@@ -5,17 +5,17 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Dataset, DatasetOptions, DatasetStats, Example, FileRecord, MixRatios, SkipReason } from './types';
-import { DEFAULT_FILTERS, DEFAULT_MIX, EXAMPLE_TYPES } from './types';
+import type { Dataset, DatasetOptions, DatasetStats, Example, FileRecord, MixRatios } from './types';
+import { DEFAULT_FILTERS, DEFAULT_MIX } from './types';
 import { listRepo, readTracked, type TrackedFile } from './collect';
 import { checkPath, compileGlobs } from './filters';
-import { type FileJob, type FileJobResult, processJob, PROCESS_VERSION } from './process';
+import { type FileJobResult, processJob, PROCESS_VERSION } from './process';
 import { defaultWorkers, FilePool, inBatches, sizedBatches } from './pool';
 import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
+import { type ExamplesFor, fullTail, type KeptSlot, patchTail, type Slot, type Tail } from './tail';
 import { DataCache, defaultCacheDir } from './cache';
 import { pack, TokenCache, textsToEncode, type TokenizedExample, tokenizeExample, tokenizerFingerprint } from './pack';
-import { addCounts } from './secrets';
 
 export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, ProgressEvent, MixRatios, FilterOptions } from './types';
 export { writeJsonl, writeStats, toJsonlLine } from './export';
@@ -46,27 +46,13 @@ const SIZED_MAX_FILES = 5000;
 /** Below this many files to process, starting workers costs more than it saves. */
 const POOL_MIN_FILES = 256;
 
-/** One tracked file in a run: skipped (with why), its record, or the job that makes it. */
-interface Slot {
-  path: string;
-  blob: string;
-  skip?: SkipReason;
-  /** The cache key of its record. */
-  key?: string;
-  rec?: FileRecord;
-  job?: FileJob;
-}
-
-type KeptSlot = Slot & { rec: FileRecord };
-
 interface LastRun {
   key: string;
   files: TrackedFile[];
   modified: Set<string>;
   entries: object;
   slots: Slot[];
-  kept: KeptSlot[];
-  dup: Duplicates;
+  tail: Tail;
 }
 
 /** The last run of this process, for a rebuild of the same folder (see pass 1). */
@@ -78,7 +64,7 @@ const LAST: { run: LastRun | null } = { run: null };
  * has a duplicate now (checked against every other file: its exact hash and its LSH
  * band hashes); otherwise everything is clustered again.
  */
-function dedupKept(kept: KeptSlot[], last: LastRun | null): Duplicates {
+function dedupKept(kept: KeptSlot[], last: Tail | null): Duplicates {
   if (last && last.kept.length === kept.length) {
     const changedAt: number[] = [];
     for (let i = 0; i < kept.length && changedAt.length <= 16; i++) {
@@ -141,13 +127,6 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   };
 
   const rules = compileGlobs(opts.include, opts.exclude);
-  const skipped: Record<string, number> = {};
-  const skip = (r: SkipReason): void => {
-    skipped[r] = (skipped[r] ?? 0) + 1;
-  };
-  const secrets: Record<string, number> = {};
-  let submodules = 0;
-  let bytesSeen = 0;
   const total = repo.files.length;
   let done = 0;
   const tick = (): void => {
@@ -194,6 +173,8 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     return slot(f.path, read.blob, rec ? { key, rec } : { key, job: { path: f.path, blob: read.blob, info: pc.info, bytes: read.bytes } });
   };
   let reused = 0;
+  // On a rebuild, the slots made again (the others are the last run's objects).
+  const redone: number[] = [];
   for (let i = 0; i < repo.files.length; i++) {
     const f = repo.files[i];
     const prev = reuse && !changed!.has(f.path) ? last.slots[i] : undefined;
@@ -205,12 +186,15 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       reused++;
     } else {
       slots[i] = classify(f);
+      if (reuse) {
+        redone.push(i);
+      }
     }
     if (!slots[i].job) {
       tick();
     }
   }
-  const jobs = slots.filter((e) => e.job !== undefined);
+  const jobs = (reuse ? redone.map((i) => slots[i]) : slots).filter((e) => e.job !== undefined);
   const nWorkers = opts.workers ?? defaultWorkers();
   const pool = nWorkers > 0 && jobs.length >= (opts.workers !== undefined ? 1 : POOL_MIN_FILES) ? FilePool.shared(nWorkers) : null;
   const settle = (e: Slot, r: FileJobResult): void => {
@@ -248,50 +232,11 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       await pool?.close();
     }
   }
-  const kept: KeptSlot[] = [];
-  for (const e of slots) {
-    if (e.skip) {
-      if (e.skip === 'submodule') {
-        submodules++;
-      }
-      skip(e.skip);
-      continue;
-    }
-    const rec = e.rec!;
-    bytesSeen += rec.bytes ?? 0;
-    if (rec.skip) {
-      skip(rec.skip);
-      continue;
-    }
-    addCounts(secrets, rec.secrets);
-    kept.push(e as KeptSlot);
-  }
   progress({ phase: 'process', done: total, total });
   t = lap('process', t);
 
-  const dup = dedupKept(kept, reuse ? last : null);
-  const final = kept.filter((_, i) => !dup.exact.has(i) && !dup.near.has(i));
-  if (cache.dir !== null) {
-    LAST.run = { key: runKey, files: repo.files, modified: repo.modified, entries: cache.entriesToken, slots, kept, dup };
-  }
-  t = lap('dedup', t);
-
-  let newest = 0;
-  for (const k of final) {
-    newest = Math.max(newest, repo.times.get(k.path) ?? 0);
-  }
-  const examples: Example[] = [];
-  const parsers: DatasetStats['parsers'] = {};
-  let trainFiles = 0;
-  for (const k of final) {
+  const examplesFor: ExamplesFor = (k, newest) => {
     const memo = examplesOf(k.path, k.blob, k.rec);
-    trainFiles += memo.split === 'train' ? 1 : 0;
-    const lang = k.rec.language ?? 'text';
-    if (k.rec.parser && k.rec.parser !== 'none' && parsers[lang] !== 'tree-sitter') {
-      parsers[lang] = k.rec.parser;
-    } else if (k.rec.parser === 'none' && !parsers[lang]) {
-      parsers[lang] = 'none';
-    }
     // The remembered examples carry the weight of the build that made them; a new
     // weight (HEAD moved) makes new example objects, so no earlier result changes.
     const weight = recencyWeight(repo.times.get(k.path), newest);
@@ -299,9 +244,13 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
       memo.examples = memo.examples.map((ex) => ({ ...ex, weight }));
       memo.weight = weight;
     }
-    for (const ex of memo.examples) {
-      examples.push(ex);
-    }
+    return memo;
+  };
+  const patched = reuse ? patchTail(last.tail, last.slots, slots, redone, repo.times, examplesFor) : null;
+  const tail = patched ?? fullTail(slots, repo.times, (kept) => dedupKept(kept, reuse ? last.tail : null), examplesFor);
+  const { final, dup, examples } = tail;
+  if (cache.dir !== null) {
+    LAST.run = { key: runKey, files: repo.files, modified: repo.modified, entries: cache.entriesToken, slots, tail };
   }
   t = lap('examples', t);
 
@@ -371,34 +320,26 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const saved = background ? cache.saveInBackground() : (cache.save(), Promise.resolve(cache.saveError));
   t = lap('cache_save', t);
 
-  const byType = Object.fromEntries(EXAMPLE_TYPES.map((ty) => [ty, 0])) as DatasetStats['examples']['byType'];
-  const byLanguage: Record<string, number> = {};
-  let valCount = 0;
-  for (const ex of examples) {
-    byType[ex.type]++;
-    byLanguage[ex.language] = (byLanguage[ex.language] ?? 0) + 1;
-    valCount += ex.split === 'val' ? 1 : 0;
-  }
   timings.total = Math.round(t - t0);
   const stats: DatasetStats = {
     repo: repo.root,
     commit: repo.commit,
     seed,
-    files: { tracked: repo.files.length, seen: repo.files.length, kept: final.length, skipped },
-    bytes: { seen: bytesSeen, kept: final.reduce((s, k) => s + (k.rec.bytes ?? 0), 0) },
-    submodules,
-    secrets,
+    files: { tracked: repo.files.length, seen: repo.files.length, kept: final.length, skipped: tail.skipped },
+    bytes: { seen: tail.bytesSeen, kept: tail.bytesKept },
+    submodules: tail.submodules,
+    secrets: tail.secrets,
     duplicates: { exact: dup.exact.size, near: dup.near.size },
-    examples: { total: examples.length, byType, byLanguage, train: examples.length - valCount, val: valCount },
-    split: { trainFiles, valFiles: final.length - trainFiles, valFraction },
-    parsers,
+    examples: { total: examples.length, byType: tail.byType, byLanguage: tail.byLanguage, train: examples.length - tail.valCount, val: tail.valCount },
+    split: { trainFiles: tail.trainFiles, valFiles: final.length - tail.trainFiles, valFraction },
+    parsers: tail.parsers,
     fim: tok ? (tok.fim ? { enabled: mix.fim > 0, style: tok.fim.style } : { enabled: false, reason: 'the tokenizer has no fill-in-the-middle tokens' }) : { enabled: false, reason: 'no tokenizer given (pass a model)' },
     tokens,
-    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused, saveError: background ? null : cache.saveError, background },
+    cache: { hits: cache.hits, misses: cache.misses, tokenHits: tc?.counts().hits ?? 0, tokenMisses: tc?.counts().misses ?? 0, tokenizedInWorkers, fromMemory: cache.fromMemory, reused, patched: patched !== null, saveError: background ? null : cache.saveError, background },
     timings,
     workers: pool ? nWorkers : 0,
   };
-  const ds: Dataset = { examples, train, val, valPairs: examples.filter((e) => e.split === 'val' && e.type === 'pair'), stats };
+  const ds: Dataset = { examples, train, val, valPairs: tail.valPairs, stats };
   SAVED.set(ds, saved);
   return ds;
 }

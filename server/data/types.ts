@@ -188,8 +188,10 @@ export interface DatasetStats {
    * `tokenizedInWorkers`: of the token misses, the texts worker threads encoded.
    * `saveError`: why the cache could not be written (the build itself succeeded); always
    * null when `background` (the save was still under way: see `cacheSaved`).
+   * `patched`: the kept files, duplicates and examples were the last build's, with the
+   * changed files' entries replaced (see server/data/tail.ts).
    */
-  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; tokenizedInWorkers: number; fromMemory: boolean; reused: number; saveError: { code: string; message: string } | null; background: boolean };
+  cache: { hits: number; misses: number; tokenHits: number; tokenMisses: number; tokenizedInWorkers: number; fromMemory: boolean; reused: number; patched: boolean; saveError: { code: string; message: string } | null; background: boolean };
   timings: Record<string, number>;
   /** Worker threads used for processing files (0: the calling thread). */
   workers: number;

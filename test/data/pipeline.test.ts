@@ -242,9 +242,11 @@ test('a later build in the same process reuses the cache in memory, unless the f
 test('rebuilds in one process after work-tree edits match full builds, also when duplicates appear and go', async () => {
   const repo = sampleRepo();
   const cacheDir = tmpDir('codetune-cache-');
-  const same = async (what: string, reuse = true): Promise<void> => {
+  const same = async (what: string, reuse = true, patched = false): Promise<void> => {
     const inc = await buildDataset({ repo, cacheDir });
     assert.equal(inc.stats.cache.fromMemory, true, what);
+    // Patched (tail.ts) only where exactly the edited files' entries change.
+    assert.equal(inc.stats.cache.patched, patched, `${what}: patched`);
     if (reuse) {
       // Files changed in the work tree (then or now) are redone; the others come from the last build.
       assert.ok(inc.stats.cache.reused >= inc.stats.files.tracked - 4, `${what}: ${inc.stats.cache.reused} files reused from the last build`);
@@ -264,7 +266,7 @@ test('rebuilds in one process after work-tree edits match full builds, also when
     await buildDataset({ repo, cacheDir });
     const alpha = fs.readFileSync(path.join(repo, 'src/alpha.ts'), 'utf8');
     writeFiles(repo, { 'src/alpha.ts': `${alpha}\n// An edit adds a line.\n` });
-    await same('a one-file edit');
+    await same('a one-file edit', true, true);
     writeFiles(repo, { 'src/alpha.ts': fs.readFileSync(path.join(repo, 'src/beta.ts'), 'utf8') });
     await same('alpha.ts becomes an exact copy of beta.ts');
     writeFiles(repo, { 'src/alpha.ts': fs.readFileSync(path.join(repo, 'src/beta.ts'), 'utf8').replace('betaMax', 'betaMaxed') });
@@ -281,7 +283,7 @@ test('rebuilds in one process after work-tree edits match full builds, also when
     git(repo, 'rm', '-q', '--cached', 'src/added.ts');
     await same('and removed from it', false);
     writeFiles(repo, { 'src/beta.ts': `${fs.readFileSync(path.join(repo, 'src/beta.ts'), 'utf8')}\n// Edited.\n` });
-    await same('then an edit reuses the last build again');
+    await same('then an edit reuses the last build again', true, true);
   } finally {
     DataCache.clearMemory();
     rm(repo);
