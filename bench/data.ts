@@ -87,6 +87,8 @@ interface CaseResult {
   incremental_s: number;
   incremental_fraction: number;
   incremental_until_saved_s: number;
+  /** How many of the in-process rebuilds patched the last build's tail (stats.cache.patched). */
+  incremental_patched: number;
   /** The same, with the in-memory cache dropped first: the cache is read from disk. */
   incremental_from_disk_s: number;
   incremental_fraction_from_disk: number;
@@ -160,8 +162,10 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   let edit = 0;
   // Rebuilds as training runs them: the cache is written in the background. Each is
   // timed to its return and, apart, to the end of its cache writes.
+  let patchedRebuilds = 0;
   const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean): Promise<[number, number, number]> => {
     let best: [number, number, number] = [Infinity, Infinity, Infinity];
+    patchedRebuilds = 0;
     for (let rep = 0; rep < 5; rep++) {
       changed(++edit);
       if (fromDisk) {
@@ -176,6 +180,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
       if (st.cache.misses !== 1 || st.cache.fromMemory === fromDisk || saveError) {
         throw new Error(`expected one changed file read ${fromDisk ? 'from disk' : 'from memory'}, and the cache saved; misses ${st.cache.misses}${saveError ? `; ${saveError.message}` : ''}`);
       }
+      patchedRebuilds += st.cache.patched ? 1 : 0;
       best = [Math.min(best[0], s), Math.min(best[1], cpu), Math.min(best[2], untilSaved)];
     }
     return best;
@@ -188,6 +193,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   await build({ repo, cacheDir: cacheA });
   const [incDiskS, incDiskCpu] = await incremental(cacheA, undefined, true);
   const [incMemS, , incMemSavedS] = await incremental(cacheA, undefined, false);
+  const incMemPatched = patchedRebuilds;
   DataCache.clearMemory();
   process.stderr.write(`[${name}]   rebuild ${incMemS.toFixed(3)} s in process, ${incDiskS.toFixed(3)} s from disk; new processes (the CLI)...\n`);
   const cli = newProcessRuns(repo, work, () => changed(++edit));
@@ -221,6 +227,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     incremental_s: incMemS,
     incremental_fraction: incMemS / fullS,
     incremental_until_saved_s: incMemSavedS,
+    incremental_patched: incMemPatched,
     incremental_from_disk_s: incDiskS,
     incremental_fraction_from_disk: incDiskS / fullS,
     incremental_fraction_from_disk_cpu: incDiskCpu / fullCpu,
