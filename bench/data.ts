@@ -17,6 +17,8 @@ const REAL_PACKAGE = 'lodash@4.17.21';
 
 /** Warm full builds timed per case (the best counts). Fewer leave the code less optimised, flattering the rebuild fractions. */
 const WARM_RUNS = 10;
+/** Rebuilds timed per kind (the best counts): as many as warm full builds, so a fraction compares like with like. */
+const REBUILD_RUNS = WARM_RUNS;
 
 function git(dir: string, ...args: string[]): void {
   execFileSync('git', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
@@ -89,6 +91,15 @@ interface CaseResult {
   incremental_until_saved_s: number;
   /** How many of the in-process rebuilds patched the last build's tail (stats.cache.patched). */
   incremental_patched: number;
+  /** Every in-process rebuild (s, in order: the first ones run while the JIT still compiles their code). */
+  incremental_runs_s: number[];
+  /**
+   * The in-process rebuilds again without the full GC the bench runs before each timed
+   * build: V8's forced GC also drops the main thread's compiled code, so the rebuilds
+   * above compile theirs again. Best, and every run.
+   */
+  incremental_no_gc_s: number;
+  incremental_no_gc_runs_s: number[];
   /** The same, with the in-memory cache dropped first: the cache is read from disk. */
   incremental_from_disk_s: number;
   incremental_fraction_from_disk: number;
@@ -163,15 +174,19 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   // Rebuilds as training runs them: the cache is written in the background. Each is
   // timed to its return and, apart, to the end of its cache writes.
   let patchedRebuilds = 0;
-  const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean): Promise<[number, number, number]> => {
+  let rebuildRuns: number[] = [];
+  const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean, forceGc = true): Promise<[number, number, number]> => {
     let best: [number, number, number] = [Infinity, Infinity, Infinity];
     patchedRebuilds = 0;
-    for (let rep = 0; rep < 5; rep++) {
+    rebuildRuns = [];
+    for (let rep = 0; rep < REBUILD_RUNS; rep++) {
       changed(++edit);
       if (fromDisk) {
         DataCache.clearMemory();
       }
-      gc();
+      if (forceGc) {
+        gc();
+      }
       const t = performance.now();
       const [ds, s, cpu] = await timed(() => buildDataset({ repo, cacheDir, tokenizer, cacheWrite: 'background' }));
       const saveError = await cacheSaved(ds);
@@ -181,6 +196,7 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
         throw new Error(`expected one changed file read ${fromDisk ? 'from disk' : 'from memory'}, and the cache saved; misses ${st.cache.misses}${saveError ? `; ${saveError.message}` : ''}`);
       }
       patchedRebuilds += st.cache.patched ? 1 : 0;
+      rebuildRuns.push(s);
       best = [Math.min(best[0], s), Math.min(best[1], cpu), Math.min(best[2], untilSaved)];
     }
     return best;
@@ -194,6 +210,11 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   const [incDiskS, incDiskCpu] = await incremental(cacheA, undefined, true);
   const [incMemS, , incMemSavedS] = await incremental(cacheA, undefined, false);
   const incMemPatched = patchedRebuilds;
+  const incMemRuns = rebuildRuns;
+  // The same without the full GC before each: V8's forced GC also drops this thread's
+  // compiled code, so each rebuild above also compiles its code again.
+  const [incMemNoGcS] = await incremental(cacheA, undefined, false, false);
+  const incMemNoGcRuns = rebuildRuns;
   DataCache.clearMemory();
   process.stderr.write(`[${name}]   rebuild ${incMemS.toFixed(3)} s in process, ${incDiskS.toFixed(3)} s from disk; new processes (the CLI)...\n`);
   const cli = newProcessRuns(repo, work, () => changed(++edit));
@@ -228,6 +249,9 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     incremental_fraction: incMemS / fullS,
     incremental_until_saved_s: incMemSavedS,
     incremental_patched: incMemPatched,
+    incremental_runs_s: incMemRuns,
+    incremental_no_gc_s: incMemNoGcS,
+    incremental_no_gc_runs_s: incMemNoGcRuns,
     incremental_from_disk_s: incDiskS,
     incremental_fraction_from_disk: incDiskS / fullS,
     incremental_fraction_from_disk_cpu: incDiskCpu / fullCpu,
@@ -346,6 +370,7 @@ export default async function bench(args: string[]): Promise<void> {
     'MB/s per cpu-s': c.mb_per_s_cpu,
     'files/s tok': c.files_per_s_tokenized,
     'incr frac': c.incremental_fraction,
+    'incr frac no gc': c.incremental_no_gc_s / c.full_s,
     'incr frac disk': c.incremental_fraction_from_disk,
     'incr frac new proc': c.incremental_fraction_new_process,
     'incr frac tok': c.incremental_fraction_tokenized,
