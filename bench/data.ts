@@ -95,8 +95,8 @@ interface CaseResult {
   incremental_runs_s: number[];
   /**
    * The in-process rebuilds again without the full GC the bench runs before each timed
-   * build: V8's forced GC also drops the main thread's compiled code, so the rebuilds
-   * above compile theirs again. Best, and every run.
+   * build (right after one, a rebuild of a few milliseconds takes about twice as long).
+   * Best, and every run.
    */
   incremental_no_gc_s: number;
   incremental_no_gc_runs_s: number[];
@@ -211,8 +211,9 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   const [incMemS, , incMemSavedS] = await incremental(cacheA, undefined, false);
   const incMemPatched = patchedRebuilds;
   const incMemRuns = rebuildRuns;
-  // The same without the full GC before each: V8's forced GC also drops this thread's
-  // compiled code, so each rebuild above also compiles its code again.
+  // The same without the full GC before each: right after a forced full GC a rebuild of
+  // a few milliseconds takes about twice as long (not from bytecode flushing:
+  // --no-flush-bytecode changes nothing; the cause is not established).
   const [incMemNoGcS] = await incremental(cacheA, undefined, false, false);
   const incMemNoGcRuns = rebuildRuns;
   DataCache.clearMemory();
