@@ -173,12 +173,18 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   let edit = 0;
   // Rebuilds as training runs them: the cache is written in the background. Each is
   // timed to its return and, apart, to the end of its cache writes.
-  let patchedRebuilds = 0;
-  let rebuildRuns: number[] = [];
-  const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean, forceGc = true): Promise<[number, number, number]> => {
-    let best: [number, number, number] = [Infinity, Infinity, Infinity];
-    patchedRebuilds = 0;
-    rebuildRuns = [];
+  interface Rebuilds {
+    /** Best wall time, best CPU time, best time until the cache was saved (s). */
+    best: number;
+    bestCpu: number;
+    bestUntilSaved: number;
+    /** Every run's wall time (s), in order. */
+    runs: number[];
+    /** How many patched the last build's tail. */
+    patched: number;
+  }
+  const incremental = async (cacheDir: string, tokenizer: CodeTokenizer | undefined, fromDisk: boolean, forceGc = true): Promise<Rebuilds> => {
+    const r: Rebuilds = { best: Infinity, bestCpu: Infinity, bestUntilSaved: Infinity, runs: [], patched: 0 };
     for (let rep = 0; rep < REBUILD_RUNS; rep++) {
       changed(++edit);
       if (fromDisk) {
@@ -195,11 +201,13 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
       if (st.cache.misses !== 1 || st.cache.fromMemory === fromDisk || saveError) {
         throw new Error(`expected one changed file read ${fromDisk ? 'from disk' : 'from memory'}, and the cache saved; misses ${st.cache.misses}${saveError ? `; ${saveError.message}` : ''}`);
       }
-      patchedRebuilds += st.cache.patched ? 1 : 0;
-      rebuildRuns.push(s);
-      best = [Math.min(best[0], s), Math.min(best[1], cpu), Math.min(best[2], untilSaved)];
+      r.patched += st.cache.patched ? 1 : 0;
+      r.runs.push(s);
+      r.best = Math.min(r.best, s);
+      r.bestCpu = Math.min(r.bestCpu, cpu);
+      r.bestUntilSaved = Math.min(r.bestUntilSaved, untilSaved);
     }
-    return best;
+    return r;
   };
   // The tokenized full build runs on the repo as it came (every rebuild below edits a
   // file), so its stats are the repo's own.
@@ -207,22 +215,21 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
   const [fullTok, fullTokS] = await build({ repo, cacheDir: null, tokenizer: tok });
   process.stderr.write(`[${name}]   ${fullTokS.toFixed(1)} s; warm a cache, then rebuilds after a one-file change...\n`);
   await build({ repo, cacheDir: cacheA });
-  const [incDiskS, incDiskCpu] = await incremental(cacheA, undefined, true);
-  const [incMemS, , incMemSavedS] = await incremental(cacheA, undefined, false);
-  const incMemPatched = patchedRebuilds;
-  const incMemRuns = rebuildRuns;
+  const disk = await incremental(cacheA, undefined, true);
+  const [incDiskS, incDiskCpu] = [disk.best, disk.bestCpu];
+  const mem = await incremental(cacheA, undefined, false);
+  const incMemS = mem.best;
   // The same without the full GC before each: right after a forced full GC a rebuild of
   // a few milliseconds takes about twice as long (not from bytecode flushing:
   // --no-flush-bytecode changes nothing; the cause is not established).
-  const [incMemNoGcS] = await incremental(cacheA, undefined, false, false);
-  const incMemNoGcRuns = rebuildRuns;
+  const memNoGc = await incremental(cacheA, undefined, false, false);
   DataCache.clearMemory();
   process.stderr.write(`[${name}]   rebuild ${incMemS.toFixed(3)} s in process, ${incDiskS.toFixed(3)} s from disk; new processes (the CLI)...\n`);
   const cli = newProcessRuns(repo, work, () => changed(++edit));
   process.stderr.write(`[${name}]   CLI build ${cli.full.toFixed(2)} s, rebuild ${cli.incremental.toFixed(3)} s; warm a tokenized cache, then rebuilds after a one-file change...\n`);
   await build({ repo, cacheDir: cacheB, tokenizer: tok });
-  const [incTokS] = await incremental(cacheB, tok, true);
-  const [incTokMemS] = await incremental(cacheB, tok, false);
+  const incTokS = (await incremental(cacheB, tok, true)).best;
+  const incTokMemS = (await incremental(cacheB, tok, false)).best;
   DataCache.clearMemory();
   process.stderr.write(`[${name}]   tokenized rebuild ${incTokMemS.toFixed(2)} s in process, ${incTokS.toFixed(2)} s from disk\n`);
   const files = full.files.tracked;
@@ -248,11 +255,11 @@ async function measure(name: string, repo: string, tok: CodeTokenizer, work: str
     files_per_s_tokenized: files / fullTokS,
     incremental_s: incMemS,
     incremental_fraction: incMemS / fullS,
-    incremental_until_saved_s: incMemSavedS,
-    incremental_patched: incMemPatched,
-    incremental_runs_s: incMemRuns,
-    incremental_no_gc_s: incMemNoGcS,
-    incremental_no_gc_runs_s: incMemNoGcRuns,
+    incremental_until_saved_s: mem.bestUntilSaved,
+    incremental_patched: mem.patched,
+    incremental_runs_s: mem.runs,
+    incremental_no_gc_s: memNoGc.best,
+    incremental_no_gc_runs_s: memNoGc.runs,
     incremental_from_disk_s: incDiskS,
     incremental_fraction_from_disk: incDiskS / fullS,
     incremental_fraction_from_disk_cpu: incDiskCpu / fullCpu,

@@ -25,7 +25,7 @@ function summary(s: DatasetStats, out: string): string {
     `examples: ${s.examples.total} (pair ${s.examples.byType.pair}, comment ${s.examples.byType.comment}, fim ${s.examples.byType.fim}, lm ${s.examples.byType.lm}); train ${s.examples.train}, val ${s.examples.val}`,
     s.tokens ? `tokens: train ${s.tokens.train}, val ${s.tokens.val} in ${s.tokens.trainSequences}+${s.tokens.valSequences} sequences of ${s.tokens.seqLen}` : 'tokens: not counted (pass --model for token counts, FIM and packing)',
     `wrote ${out} in ${(s.timings.total / 1000).toFixed(2)} s`,
-    ...[cacheSaveWarning(s)].filter((w) => w !== null),
+    ...[cacheSaveWarning(s.cache.saveError)].filter((w) => w !== null),
   ].join('\n');
 }
 

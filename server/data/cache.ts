@@ -384,13 +384,9 @@ export class DataCache {
     return pending;
   }
 
-  /** Wait for background saves: of one folder, or of every folder (before a thread or process ends). */
-  static async settled(dir?: string | null): Promise<void> {
-    if (dir === undefined) {
-      await Promise.all([...PENDING.values()]);
-    } else if (dir !== null) {
-      await PENDING.get(dir);
-    }
+  /** Wait for every background save (before a thread ends). */
+  static async settled(): Promise<void> {
+    await Promise.all([...PENDING.values()]);
   }
 
   private changedFiles(): ShardFile[] {

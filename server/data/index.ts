@@ -11,9 +11,8 @@ import { listRepo, readTracked, type TrackedFile } from './collect';
 import { checkPath, compileGlobs } from './filters';
 import { type FileJobResult, processJob, PROCESS_VERSION } from './process';
 import { defaultWorkers, FilePool, inBatches, sizedBatches } from './pool';
-import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { fileExamples, recencyWeight, splitOf, type FimStrings } from './examples';
-import { type ExamplesFor, fullTail, type KeptSlot, patchTail, type Slot, type Tail } from './tail';
+import { dedupKept, type ExamplesFor, fullTail, patchTail, type Slot, type Tail } from './tail';
 import { DataCache, defaultCacheDir } from './cache';
 import { pack, TokenCache, textsToEncode, type TokenizedExample, tokenizeExample, tokenizerFingerprint } from './pack';
 
@@ -21,8 +20,7 @@ export type { Dataset, DatasetOptions, DatasetStats, Example, PackedSequence, Pr
 export { writeJsonl, writeStats, toJsonlLine } from './export';
 
 /** The line the CLI and the training log print when the cache could not be saved (null: it was). */
-export function cacheSaveWarning(s: DatasetStats | DatasetStats['cache']['saveError']): string | null {
-  const e = s && 'cache' in s ? s.cache.saveError : s;
+export function cacheSaveWarning(e: DatasetStats['cache']['saveError']): string | null {
   return e ? `warning: the incremental cache was not saved (${e.code}: ${e.message}); the next run builds from scratch` : null;
 }
 
@@ -57,31 +55,6 @@ interface LastRun {
 
 /** The last run of this process, for a rebuild of the same folder (see pass 1). */
 const LAST: { run: LastRun | null } = { run: null };
-
-/**
- * Duplicates among the kept files. After a rebuild in which only a few files changed,
- * the last run's answer stands when none of them was in a cluster before and none
- * has a duplicate now (checked against every other file: its exact hash and its LSH
- * band hashes); otherwise everything is clustered again.
- */
-function dedupKept(kept: KeptSlot[], last: Tail | null): Duplicates {
-  if (last && last.kept.length === kept.length) {
-    const changedAt: number[] = [];
-    for (let i = 0; i < kept.length && changedAt.length <= 16; i++) {
-      if (kept[i] !== last.kept[i]) {
-        changedAt.push(i);
-      }
-    }
-    const samePaths = changedAt.every((i) => kept[i].path === last.kept[i].path);
-    if (samePaths && changedAt.length <= 16) {
-      const recs = kept.map((k) => k.rec);
-      if (changedAt.every((i) => !last.dup.clustered.has(i) && !hasDuplicate(recs, i))) {
-        return last.dup;
-      }
-    }
-  }
-  return findDuplicates(kept.map((k) => k.rec));
-}
 
 export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
   const t0 = performance.now();
@@ -247,7 +220,7 @@ export async function buildDataset(opts: DatasetOptions): Promise<Dataset> {
     return memo;
   };
   const patched = reuse ? patchTail(last.tail, last.slots, slots, redone, repo.times, examplesFor) : null;
-  const tail = patched ?? fullTail(slots, repo.times, (kept) => dedupKept(kept, reuse ? last.tail : null), examplesFor);
+  const tail = patched ?? fullTail(slots, repo.times, (kept, recs) => dedupKept(kept, recs, reuse ? last.tail : null), examplesFor);
   const { final, dup, examples } = tail;
   if (cache.dir !== null) {
     LAST.run = { key: runKey, files: repo.files, modified: repo.modified, entries: cache.entriesToken, slots, tail };

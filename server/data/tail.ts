@@ -8,7 +8,7 @@
 import type { DatasetStats, Example, FileRecord, SkipReason } from './types';
 import { EXAMPLE_TYPES } from './types';
 import type { FileJob } from './process';
-import { type Duplicates, hasDuplicate } from './dedup';
+import { type Duplicates, findDuplicates, hasDuplicate } from './dedup';
 import { addCounts } from './secrets';
 
 /** One tracked file in a run: skipped (with why), its record, or the job that makes it. */
@@ -64,10 +64,10 @@ export interface Tail {
 const isValPair = (e: Example): boolean => e.split === 'val' && e.type === 'pair';
 
 /**
- * The tail from scratch. `dedup` finds the duplicates among the kept files (it may
- * reuse the last run's answer).
+ * The tail from scratch. `dedup` finds the duplicates among the kept files, given
+ * with their records (it may reuse the last run's answer).
  */
-export function fullTail(slots: Slot[], times: Map<string, number>, dedup: (kept: KeptSlot[]) => Duplicates, examplesFor: ExamplesFor): Tail {
+export function fullTail(slots: Slot[], times: Map<string, number>, dedup: (kept: KeptSlot[], recs: FileRecord[]) => Duplicates, examplesFor: ExamplesFor): Tail {
   const kept: KeptSlot[] = [];
   const keptAt = new Int32Array(slots.length).fill(-1);
   const skipped: Record<string, number> = {};
@@ -88,7 +88,8 @@ export function fullTail(slots: Slot[], times: Map<string, number>, dedup: (kept
     keptAt[i] = kept.length;
     kept.push(e as KeptSlot);
   });
-  const dup = dedup(kept);
+  const recs = kept.map((k) => k.rec);
+  const dup = dedup(kept, recs);
   const final: KeptSlot[] = [];
   const finalAt = new Int32Array(kept.length).fill(-1);
   let newest = 0;
@@ -128,8 +129,35 @@ export function fullTail(slots: Slot[], times: Map<string, number>, dedup: (kept
     byLanguage[ex.language] = (byLanguage[ex.language] ?? 0) + 1;
     valCount += ex.split === 'val' ? 1 : 0;
   }
-  const recs = kept.map((k) => k.rec);
   return { kept, recs, keptAt, skipped, submodules, bytesSeen, bytesKept, secrets, dup, final, finalAt, times, newest, examples, exStart, trainFiles, parsers, byType, byLanguage, valCount, valPairs: examples.filter(isValPair) };
+}
+
+/**
+ * Whether the last run's duplicates stand after the kept files at `changedAt` (indexes
+ * into `recs`, the kept records now) changed: none of them was in a cluster, and none
+ * has a duplicate now (its exact hash and LSH band hashes against every other file).
+ */
+function lastDupStands(last: Tail, recs: FileRecord[], changedAt: number[]): boolean {
+  return changedAt.every((i) => !last.dup.clustered.has(i) && !hasDuplicate(recs, i));
+}
+
+/**
+ * Duplicates among the kept files: the last run's answer when only a few kept files
+ * changed and it stands (see lastDupStands), else everything clustered again.
+ */
+export function dedupKept(kept: KeptSlot[], recs: FileRecord[], last: Tail | null): Duplicates {
+  if (last && last.kept.length === kept.length) {
+    const changedAt: number[] = [];
+    for (let i = 0; i < kept.length && changedAt.length <= 16; i++) {
+      if (kept[i] !== last.kept[i]) {
+        changedAt.push(i);
+      }
+    }
+    if (changedAt.length <= 16 && changedAt.every((i) => kept[i].path === last.kept[i].path) && lastDupStands(last, recs, changedAt)) {
+      return last.dup;
+    }
+  }
+  return findDuplicates(recs);
 }
 
 const sameCounts = (a: Record<string, number> | undefined, b: Record<string, number> | undefined): boolean => {
@@ -152,8 +180,8 @@ export function patchTail(last: Tail, lastSlots: Slot[], slots: Slot[], changed:
   const final = last.final.slice();
   let bytesSeen = last.bytesSeen;
   let bytesKept = last.bytesKept;
-  const edits: Array<{ f: number; old: KeptSlot; k: KeptSlot }> = [];
-  const edited: number[] = [];
+  /** The changed kept files: index in `final`, in `kept`, and the new slot. */
+  const edits: Array<{ f: number; ki: number; k: KeptSlot }> = [];
   for (const i of changed) {
     const old = lastSlots[i];
     const k = slots[i];
@@ -168,7 +196,6 @@ export function patchTail(last: Tail, lastSlots: Slot[], slots: Slot[], changed:
       }
       continue;
     }
-    edited.push(i);
     // Kept before and after, with the same language, parser and secret counts (so the
     // skip, secret and parser tables stand), and not a duplicate then or now.
     if (ki < 0 || k.skip || !k.rec || k.rec.skip || k.rec.language !== old.rec!.language || k.rec.parser !== old.rec!.parser || !sameCounts(k.rec.secrets, old.rec!.secrets)) {
@@ -182,12 +209,10 @@ export function patchTail(last: Tail, lastSlots: Slot[], slots: Slot[], changed:
     final[last.finalAt[ki]] = k as KeptSlot;
     bytesSeen += (k.rec.bytes ?? 0) - (old.rec!.bytes ?? 0);
     bytesKept += (k.rec.bytes ?? 0) - (old.rec!.bytes ?? 0);
-    edits.push({ f: last.finalAt[ki], old: old as KeptSlot, k: k as KeptSlot });
+    edits.push({ f: last.finalAt[ki], ki, k: k as KeptSlot });
   }
-  for (const i of edited) {
-    if (hasDuplicate(recs, last.keptAt[i])) {
-      return null;
-    }
+  if (!lastDupStands(last, recs, edits.map((e) => e.ki))) {
+    return null;
   }
   // The newest commit time is a maximum over the same paths with the same times: it stands.
   const pieces: Example[][] = [];
